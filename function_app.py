@@ -1,0 +1,14 @@
+"""The Azure Functions app (Python v2 model): one blueprint per route group of CONTRACT §2.
+
+Blueprints import only ``azure.functions`` at load time; flows load on first use, so the
+host indexes this app quickly (cold start is measured in ``benchmarks/``).
+"""
+
+import azure.functions as func
+
+from http_api import appointment_webhook, booking_sessions, health, schedule_import
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+for blueprint in (health.bp, booking_sessions.bp, appointment_webhook.bp, schedule_import.bp):
+    app.register_functions(blueprint)

@@ -1,0 +1,19 @@
+"""GET /api/health (CONTRACT §2.5): are the settings valid? Reveals no secret."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from http_api.problems import answers_problems, json_response
+
+bp = func.Blueprint()
+
+
+@bp.function_name(name="health")
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@answers_problems
+async def health(req: func.HttpRequest) -> func.HttpResponse:
+    from integration.settings import load_settings
+
+    load_settings()  # a SettingsError becomes 503 naming each misconfigured setting
+    return json_response({"status": "ok"})

@@ -1,0 +1,53 @@
+"""The app's connections to Dataverse and the booking API, one pool per process.
+
+Azure Functions runs every ``async def`` invocation on the worker's single event loop, so a
+pooled ``httpx.AsyncClient`` can be shared by all invocations. An ``AsyncClient`` is bound
+to the loop it first ran on, so the pool is kept per loop (tests and the dev host start new
+loops) and per settings (a changed setting gets a fresh client, never a stale one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from integration.settings import Settings
+
+if TYPE_CHECKING:
+    from booking_client import BookingClient
+    from dataverse import DataverseClient
+
+_pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]]" = weakref.WeakKeyDictionary()
+
+
+def _pool() -> dict[tuple[Any, ...], Any]:
+    loop = asyncio.get_running_loop()
+    pool = _pools.get(loop)
+    if pool is None:
+        pool = _pools[loop] = {}
+    return pool
+
+
+def dataverse_client(settings: Settings) -> "DataverseClient":
+    key = ("dataverse", settings.dataverse_url, settings.dataverse_auth)
+    pool = _pool()
+    client = pool.get(key)
+    if client is None:
+        from dataverse import DataverseClient
+        from dataverse.auth import AzureIdentityAuth
+
+        auth = None if settings.dataverse_auth == "none" else AzureIdentityAuth(settings.dataverse_url)
+        client = pool[key] = DataverseClient(settings.dataverse_url, auth=auth)
+    return client
+
+
+def booking_client(settings: Settings) -> "BookingClient":
+    key = ("booking", settings.booking_api_url, settings.booking_api_key)
+    pool = _pool()
+    client = pool.get(key)
+    if client is None:
+        from booking_client import BookingClient
+
+        client = pool[key] = BookingClient(settings.booking_api_url, api_key=settings.booking_api_key)
+    return client

@@ -1,0 +1,58 @@
+"""Shared fixtures: the Dataverse emulator on an ephemeral loopback port, and app settings.
+
+The emulator runs once per test session in a background thread; ``dataverse`` hands each
+test a clean one (rows back to the seed, request log and faults cleared).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5"  # test-only secret
+
+
+@pytest.fixture(scope="session")
+def dataverse_server() -> Iterator["object"]:
+    from emulators.dataverse import DataverseEmulator
+
+    emulator = DataverseEmulator(custom_columns={"appointment": {"new_bookingversion": "string"}})
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def dataverse(dataverse_server):
+    """A clean Dataverse emulator for this test."""
+    dataverse_server.reset()
+    return dataverse_server
+
+
+@pytest.fixture
+def app_settings(monkeypatch: pytest.MonkeyPatch, dataverse) -> dict[str, str]:
+    """Environment for the function app, pointing at the emulator (booking API set by tests that need it)."""
+    values = {
+        "DATAVERSE_URL": dataverse.url,
+        "DATAVERSE_AUTH": "none",
+        "BOOKING_API_URL": "http://127.0.0.1:9/unused",
+        "BOOKING_REDIRECT_URL": "https://book.example.com/start?session={sessionId}",
+        "BOOKING_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "BOOKING_SOURCE": "booking",
+    }
+    for name in list(os.environ):
+        if name.startswith(("DATAVERSE_", "BOOKING_", "APPOINTMENT_")):
+            monkeypatch.delenv(name)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
