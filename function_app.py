@@ -9,6 +9,7 @@ import azure.functions as func
 from http_api import appointment_webhook, booking_sessions, health, schedule_import
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-
-for blueprint in (health.bp, booking_sessions.bp, appointment_webhook.bp, schedule_import.bp):
-    app.register_functions(blueprint)
+app.register_functions(health.bp)
+app.register_functions(booking_sessions.bp)
+app.register_functions(appointment_webhook.bp)
+app.register_functions(schedule_import.bp)
