@@ -1,0 +1,65 @@
+"""The one place that turns errors into HTTP answers: RFC 9457 documents, never a stack trace."""
+
+import asyncio
+import json
+import logging
+
+import azure.functions as func
+
+from http_api.problems import answers_problems
+from integration.errors import (
+    FieldProblem, InvalidInput, PayloadTooLarge, RecordNotFound, SignatureRejected, UpstreamRejected,
+    UpstreamUnavailable,
+)
+
+
+def answer(exc: Exception) -> func.HttpResponse:
+    @answers_problems
+    async def handler(req: func.HttpRequest) -> func.HttpResponse:
+        raise exc
+
+    return asyncio.run(handler(func.HttpRequest("GET", "/api/x", body=b"")))
+
+
+def body(resp: func.HttpResponse) -> dict:
+    assert resp.mimetype == "application/problem+json"
+    doc = json.loads(resp.get_body())
+    assert doc["status"] == resp.status_code and doc["title"] and doc["type"]
+    return doc
+
+
+def test_each_flow_error_has_its_status():
+    cases = [
+        (RecordNotFound("lead not found"), 404),
+        (PayloadTooLarge("over 256 KiB"), 413),
+        (SignatureRejected("no valid signature"), 401),
+        (UpstreamRejected("booking API answered 500"), 502),
+    ]
+    for exc, status in cases:
+        resp = answer(exc)
+        assert resp.status_code == status
+        assert body(resp)["detail"] == exc.detail
+        assert "Retry-After" not in resp.headers
+
+
+def test_invalid_input_lists_every_problem_by_path():
+    resp = answer(InvalidInput("2 problems", problems=[FieldProblem("$.a", "required"), FieldProblem("$.b[0]", "not a GUID")]))
+    assert resp.status_code == 400
+    assert body(resp)["errors"] == [{"path": "$.a", "message": "required"}, {"path": "$.b[0]", "message": "not a GUID"}]
+
+
+def test_unavailable_and_timeout_carry_retry_after():
+    resp = answer(UpstreamUnavailable("throttled", seconds=2.2))
+    assert (resp.status_code, resp.headers["Retry-After"]) == (503, "3")
+    resp = answer(UpstreamUnavailable("slow", seconds=7, timed_out=True))
+    assert (resp.status_code, resp.headers["Retry-After"]) == (504, "7")
+
+
+def test_unexpected_error_is_a_500_without_its_message_or_trace(caplog):
+    caplog.set_level(logging.ERROR)
+    resp = answer(KeyError("ana@example.com"))
+    assert resp.status_code == 500
+    text = resp.get_body().decode()
+    assert "ana@example.com" not in text and "Traceback" not in text and "KeyError" not in text
+    assert "ana@example.com" not in caplog.text
+    assert "KeyError" in caplog.text
