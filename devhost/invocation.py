@@ -1,0 +1,76 @@
+"""One invocation: an HTTP request in, the function called as the worker calls it, an answer out.
+
+``async def`` functions run on the server's event loop; plain functions run in a thread
+pool, as in the Python worker, so a blocking function does not stall the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+import azure.functions as func
+
+from devhost.functions import HttpFunction
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What goes back on the wire."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class UnsupportedReturn(TypeError):
+    """The function returned something the HTTP output binding cannot send."""
+
+
+def _joined(pairs: Iterable[tuple[str, str]], separator: str, fold_case: bool) -> dict[str, str]:
+    """Repeated names become one comma-joined value, as the host hands them to the worker."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        key = name.lower() if fold_case else name
+        joined[key] = f"{joined[key]}{separator}{value}" if key in joined else value
+    return joined
+
+
+def build_request(
+    method: str, url: str, raw_headers: Iterable[tuple[bytes, bytes]], query_string: bytes,
+    route_params: dict[str, str], body: bytes,
+) -> func.HttpRequest:
+    headers = _joined(((n.decode("latin-1"), v.decode("latin-1")) for n, v in raw_headers), ", ", fold_case=True)
+    params = _joined(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True), ",", fold_case=False)
+    return func.HttpRequest(method, url, headers=headers, params=params, route_params=route_params, body=body)
+
+
+def to_answer(result: object) -> Answer:
+    """Turn what the function returned into status, headers and body."""
+    if isinstance(result, str):
+        result = func.HttpResponse(result)
+    elif isinstance(result, (bytes, bytearray)):
+        result = func.HttpResponse(bytes(result), mimetype="application/octet-stream")
+    if not isinstance(result, func.HttpResponse):
+        raise UnsupportedReturn(f"returned {type(result).__name__}, not an HttpResponse")
+    body = result.get_body() or b""
+    headers = [(name.lower(), value) for name, value in result.headers.items() if name.lower() != "content-length"]
+    if not any(name == "content-type" for name, _ in headers) and result.mimetype:
+        content_type = result.mimetype
+        if result.mimetype.startswith("text/"):  # as azure.functions.http.HttpResponseConverter does
+            content_type += f"; charset={result.charset}"
+        headers.append(("content-type", content_type))
+    headers.append(("content-length", str(len(body))))
+    return Answer(result.status_code, headers, body)
+
+
+async def invoke(function: HttpFunction, request: func.HttpRequest, executor: Executor) -> Answer:
+    if function.is_async:
+        result = await function.handler(**{function.trigger_arg: request})
+    else:
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(executor, lambda: function.handler(**{function.trigger_arg: request}))
+    return to_answer(result)
