@@ -45,13 +45,13 @@ class BookingClient:
         base_url: str,
         api_key: str | None = None,
         *,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout | None = None,
         retry: RetryPolicy = RetryPolicy(),
         event_hooks: dict[str, list[Any]] | None = None,
     ) -> None:
         self._sessions_url = base_url.rstrip("/") + "/sessions"
         self._api_key = api_key
-        self._timeout = timeout
+        self._timeout = timeout or DEFAULT_TIMEOUT
         self._retry = retry
         self._event_hooks = event_hooks
         self._http: httpx.AsyncClient | None = None

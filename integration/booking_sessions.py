@@ -44,7 +44,7 @@ class BookingSessionRequest(BaseModel):
 
     regarding: Regarding
     appointment_id: str | None = Field(
-        default=None, alias="appointmentId", strict=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$"
+        default=None, alias="appointmentId", strict=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"
     )
 
 
@@ -153,7 +153,7 @@ _MESSAGES = {
     "model_attributes_type": "must be an object",
     "string_type": "must be a string",
     "string_too_short": "must not be empty",
-    "string_too_long": "must be at most 128 characters",
+    "string_too_long": "must be at most 100 characters",
     "string_pattern_mismatch": "must not contain control characters",
 }
 
