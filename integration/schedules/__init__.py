@@ -1,0 +1,1 @@
+"""Seed 001: importing committed agent schedules from a WEM system (CONTRACT §2.4)."""
