@@ -122,7 +122,8 @@ class Bookings:
 
     def _emit(self, event_type: str, appointment: Appointment) -> None:
         """Build the CONTRACT §2.3 payload and queue it; caller holds the state lock."""
-        stamp = now()
+        moment = now()
+        stamp = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
         if appointment.updated_at is not None and stamp <= appointment.updated_at:
             stamp = appointment.updated_at + timedelta(milliseconds=1)
         appointment.updated_at = stamp

@@ -57,7 +57,7 @@ class Receiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/api/webhooks/appointments"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def answer_next(self, status: int, headers: dict[str, str] | None = None) -> None:
@@ -91,7 +91,7 @@ def sandbox_server(receiver_server: Receiver) -> Iterator[BookingSandbox]:
         webhook_secret=SECRET,
         retry_delays=(0.05, 0.05, 0.05),
         delivery_timeout=2.0,
-        max_retry_after=1.0,
+        max_retry_after=0.2,
     ).start()
     yield sandbox
     sandbox.stop()
