@@ -1,7 +1,19 @@
-"""POST /api/schedules/import (CONTRACT §2.4)."""
+"""POST /api/schedules/import (CONTRACT §2.4): a WEM system's committed schedules into Dataverse."""
 
 from __future__ import annotations
 
 import azure.functions as func
 
+from http_api.problems import answers_problems, json_response
+
 bp = func.Blueprint()
+
+
+@bp.function_name(name="import_schedules")
+@bp.route(route="schedules/import", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@answers_problems
+async def import_schedules(req: func.HttpRequest) -> func.HttpResponse:
+    from integration.schedules.importer import import_from_body
+
+    summary = await import_from_body(req.get_body())
+    return json_response(summary.model_dump(), headers={"Cache-Control": "no-store"})

@@ -21,7 +21,7 @@ from integration.schedules.bookings import (
     BOOKING_SETUP_METADATA_ID, ENTITY_SET, SELECT, Booking, Desired, ResolvedReferences, ScopeTest, desired_bookings,
     diff, existing_booking,
 )
-from integration.schedules.payload import ScheduleImport
+from integration.schedules.payload import ScheduleImport, parse_import
 from integration.schedules.reference_data import PAGE_SIZE, References, resolve
 from integration.schedules.tasks import all_or_first_error
 
@@ -143,7 +143,7 @@ async def fetch_existing(
             )
         return [existing_booking(row) for row in rows]
 
-    parts = await all_or_first_error(one(f) for f in in_filters("resource", windows))
+    parts = await all_or_first_error(one(f) for f in in_filters("_resource_value", windows))
     return [booking for part in parts for booking in part]
 
 
@@ -161,3 +161,13 @@ def _skipped(refs: References, touched: list[Desired | Booking], *outcomes: writ
                 agent = agent_of_resource.get(item.resource, "")
                 skipped.append(Skipped(agentId=agent, reason=f"booking {item.id} could not be removed: {error}"))
     return skipped
+
+
+async def import_from_body(body: bytes, *, progress: Progress | None = None) -> ImportSummary:
+    """The whole flow from a request body: validate first (400/413), then settings, then Dataverse."""
+    from integration.clients import dataverse_client
+    from integration.settings import load_settings
+
+    schedule = parse_import(body)
+    client = dataverse_client(load_settings())
+    return await import_schedule(client, schedule, progress=progress)

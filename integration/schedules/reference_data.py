@@ -131,7 +131,7 @@ async def ensure_resources(
     user_of = {a.agent_id: users[a.email.casefold()] for a in agents}
     rows = await _query_in(
         client, "bookableresources", ["bookableresourceid", "_userid_value", "resourcetype"],
-        "userid", user_of.values(), gate, extra_filter=f"resourcetype eq {RESOURCE_TYPE_USER}",
+        "_userid_value", user_of.values(), gate, extra_filter=f"resourcetype eq {RESOURCE_TYPE_USER}",
     )
     by_user: dict[str, str] = {}
     for row in sorted(rows, key=lambda r: r["bookableresourceid"]):
