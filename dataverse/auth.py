@@ -57,7 +57,12 @@ class AzureIdentityAuth:
         async with self._lock:
             if self._token != stale or (not force_refresh and self._fresh()):
                 return self._token  # type: ignore[return-value]
-            access = await self._fetch()
+            try:
+                access = await self._fetch()
+            except Exception as exc:  # noqa: BLE001 - any credential failure means "no token now"
+                from dataverse.errors import Unavailable
+
+                raise Unavailable(f"no Dataverse token ({type(exc).__name__})", retry_after=30.0) from exc
             self._token, self._expires_on = access.token, float(access.expires_on)
             return self._token
 

@@ -5,6 +5,8 @@ import sys
 import time
 from types import SimpleNamespace
 
+import pytest
+
 from dataverse.auth import AzureIdentityAuth
 
 
@@ -72,3 +74,16 @@ def test_the_credential_is_managed_identity_inside_azure(monkeypatch):
     monkeypatch.delenv("IDENTITY_ENDPOINT")
     monkeypatch.delenv("MSI_ENDPOINT", raising=False)
     assert type(default_credential()).__name__ == "DefaultAzureCredential"
+
+
+async def test_a_failing_credential_is_unavailable_without_leaking_details():
+    from dataverse.errors import Unavailable
+
+    class Broken:
+        def get_token(self, scope):
+            raise RuntimeError("client secret abc123 rejected")
+
+    auth = AzureIdentityAuth("https://contoso.crm.dynamics.com", Broken())
+    with pytest.raises(Unavailable) as caught:
+        await auth.token()
+    assert "abc123" not in str(caught.value) and "abc123" not in repr(caught.value) and caught.value.retry_after
