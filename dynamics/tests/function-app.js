@@ -1,0 +1,68 @@
+"use strict";
+/*
+ * A local HTTP server that answers POST /api/booking-sessions the way the function app does,
+ * with the answer chosen per test. It records what the button sent.
+ */
+const http = require("node:http");
+
+const ANSWERS = {
+  created: (request) => ({
+    status: 201,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      sessionId: "sess_1",
+      redirectUrl: "https://book.example.com/start?session=sess_1",
+      expiresAt: "2030-01-01T00:00:00Z",
+    }),
+  }),
+  notFound: () => problem(404, "Record not found", "No lead with that id."),
+  badGateway: () => problem(502, "Booking system error", "The booking API answered 500."),
+  unavailable: () => problem(503, "Booking system unavailable", "Try later.", { "Retry-After": "30" }),
+  unauthorized: () => ({ status: 401, headers: {}, body: "" }),
+  garbage: () => ({ status: 201, headers: { "Content-Type": "text/html" }, body: "<html>oops" }),
+  hostileRedirect: () => ({
+    status: 201,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ sessionId: "x", redirectUrl: "javascript:alert(1)", expiresAt: null }),
+  }),
+};
+
+function problem(status, title, detail, headers = {}) {
+  return {
+    status,
+    headers: { "Content-Type": "application/problem+json", ...headers },
+    body: JSON.stringify({ type: "about:blank", title, status, detail }),
+  };
+}
+
+async function startFunctionApp() {
+  const app = { requests: [], answer: "created", hang: false };
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks).toString("utf8");
+      app.requests.push({ method: req.method, url: req.url, headers: req.headers, body: raw });
+      if (app.hang) {
+        return; // never answers; the client must give up
+      }
+      if (req.method !== "POST" || req.url !== "/api/booking-sessions") {
+        const answer = problem(404, "Not found", "No such route.");
+        res.writeHead(answer.status, answer.headers).end(answer.body);
+        return;
+      }
+      const answer = ANSWERS[app.answer](raw);
+      res.writeHead(answer.status, answer.headers).end(answer.body);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  app.url = `http://127.0.0.1:${server.address().port}`;
+  app.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    });
+  return app;
+}
+
+module.exports = { startFunctionApp };
