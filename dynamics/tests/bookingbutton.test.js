@@ -203,10 +203,15 @@ test("missing or unsafe configuration is explained, nothing is called", async ()
   assert.equal(app.requests.length, 0);
 });
 
-test("without a key no x-functions-key header is sent", async () => {
-  await click({}, { key: null });
+test("without a key the redirect route is opened, for App Service Authentication", async () => {
+  const result = await click({ entity: "contact" }, { key: null });
 
-  assert.equal(app.requests[0].headers["x-functions-key"], undefined);
+  assert.equal(app.requests.length, 0, "no call with a key from the browser");
+  assert.deepEqual(result.calls.opened.map((o) => o.url), [
+    app.url + "/api/booking-sessions/redirect?entity=contact&id=0f8fad5b-d9cb-469f-a165-70867728950e",
+  ]);
+  result.window.dispatchEvent(new Event("focus"));
+  assert.equal(result.state.timelineRefreshes, 1);
 });
 
 test("a second click clears the previous failure", async () => {

@@ -4,7 +4,9 @@
  * Asks the function app for a booking session for the open record, opens the booking page
  * in a new window, and refreshes the timeline when the user comes back to the form.
  * The function URL and key come from Dataverse environment variables so one solution works
- * in every environment. Defines one global: BookingButton.
+ * in every environment. Without a key the button opens the app's redirect route in the new
+ * window instead, for a function app guarded by App Service Authentication (Entra ID sign-in,
+ * no secret in the browser). Defines one global: BookingButton.
  */
 var BookingButton = (function () {
   "use strict";
@@ -166,6 +168,12 @@ var BookingButton = (function () {
     formContext.data.refresh(false);
   }
 
+  /** Top-level navigation to GET /api/booking-sessions/redirect: App Service Authentication signs the user in. */
+  function redirectRoute(settings, record) {
+    return settings.url + "/api/booking-sessions/redirect?entity=" + encodeURIComponent(record.entity) +
+      "&id=" + encodeURIComponent(record.id);
+  }
+
   /** Refresh once, the first time the user is back on this window. */
   function refreshWhenBack(formContext, win) {
     win.addEventListener("focus", function () { refreshTimeline(formContext); }, { once: true });
@@ -192,7 +200,9 @@ var BookingButton = (function () {
     var saved = formContext.data.entity.getIsDirty() ? formContext.data.save() : Promise.resolve();
     return Promise.resolve(saved)
       .then(function () { return readSettings(xrm); })
-      .then(function (settings) { return requestSession(settings, record, timeoutMs); })
+      .then(function (settings) {
+        return settings.key ? requestSession(settings, record, timeoutMs) : redirectRoute(settings, record);
+      })
       .then(function (redirectUrl) {
         xrm.Utility.closeProgressIndicator();
         refreshWhenBack(formContext, win);
