@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .timefmt import iso
+
 FAILURE_MODES = ("error500", "reject400", "garbage", "hang", "throttle", "unavailable503")
 
 
@@ -28,7 +30,7 @@ class Session:
             "customer": dict(self.customer),
             "crmReference": dict(self.crm_reference),
             "appointmentId": self.appointment_id,
-            "expiresAt": self.expires_at.isoformat(),
+            "expiresAt": iso(self.expires_at),
         }
 
 
