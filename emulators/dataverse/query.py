@@ -1,0 +1,230 @@
+"""Collection reads: $select, $filter, $orderby, $top, $count, $expand and paging (ref §4)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from emulators.dataverse.catalog import Catalog
+from emulators.dataverse.odata_filter import Predicate, compile_filter
+from emulators.dataverse.schema import Table
+from emulators.dataverse.service_errors import ServiceError, bad_query, unknown_property
+from emulators.dataverse.shaping import Expansion
+from emulators.dataverse.store import Record
+
+MAX_PAGE_SIZE = 5000
+MAX_EXPANDS = 15
+UNSUPPORTED = {"$skip", "$search", "$levels", "$format", "$compute", "$index", "$schemaversion"}
+SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$apply"}
+
+
+@dataclass(frozen=True)
+class QueryOptions:
+    select: tuple[str, ...] | None = None
+    filter: Predicate | None = None
+    orderby: tuple[tuple[str, bool], ...] = ()  # (property, descending)
+    top: int | None = None
+    count: bool = False
+    expand: tuple[Expansion, ...] = ()
+    skiptoken: str | None = None
+
+
+def split_top_level(text: str, separator: str) -> list[str]:
+    """Split on `separator` outside parentheses and quotes."""
+    parts, current, depth, quoted = [], [], 0, False
+    for char in text:
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+        if char == separator and depth == 0 and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_options(
+    catalog: Catalog,
+    table: Table,
+    params: Sequence[tuple[str, str]],
+    *,
+    single: bool = False,
+) -> QueryOptions:
+    options = dict(params)
+    aliases = {k: v for k, v in params if k.startswith("@")}
+    for name in options:
+        if name in UNSUPPORTED:
+            raise bad_query(f"The query parameter '{name}' is not supported.")
+        if name.startswith("$") and name not in SUPPORTED:
+            raise bad_query(f"The query parameter '{name}' is not supported.")
+    if "$apply" in options:
+        raise bad_query("The query parameter '$apply' is not supported by the emulator.")
+    if single and any(k in options for k in ("$filter", "$orderby", "$top", "$count", "$skiptoken")):
+        raise bad_query("Query options $filter, $orderby, $top and $count are not allowed on a single record.")
+    return _options(catalog, table, options, aliases)
+
+
+def _options(catalog: Catalog, table: Table, options: Mapping[str, str], aliases: Mapping[str, str]) -> QueryOptions:
+    select = parse_select(table, options["$select"]) if "$select" in options else None
+    predicate = compile_filter(table, options["$filter"], aliases) if "$filter" in options else None
+    orderby = parse_orderby(table, options["$orderby"]) if "$orderby" in options else ()
+    top = None
+    if "$top" in options:
+        raw = options["$top"]
+        if not raw.isdigit():
+            raise bad_query(f"Invalid value '{raw}' for $top query option found. The $top query option requires a non-negative integer value.")
+        top = int(raw)
+    count = False
+    if "$count" in options:
+        if options["$count"] not in ("true", "false"):
+            raise bad_query(f"'{options['$count']}' is not a valid count option.")
+        count = options["$count"] == "true"
+    expand = parse_expand(catalog, table, options["$expand"], aliases) if "$expand" in options else ()
+    return QueryOptions(select, predicate, orderby, top, count, expand, options.get("$skiptoken"))
+
+
+def parse_select(table: Table, text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    for name in names:
+        if not table.readable(name):
+            raise unknown_property(table.type_name, name)
+    return names
+
+
+def parse_orderby(table: Table, text: str) -> tuple[tuple[str, bool], ...]:
+    result = []
+    for item in text.split(","):
+        words = item.split()
+        if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("asc", "desc")):
+            raise bad_query(f"Syntax error in $orderby='{text}'.")
+        if not table.readable(words[0]):
+            raise unknown_property(table.type_name, words[0])
+        result.append((words[0], len(words) == 2 and words[1] == "desc"))
+    return tuple(result)
+
+
+def parse_expand(
+    catalog: Catalog, table: Table, text: str, aliases: Mapping[str, str]
+) -> tuple[Expansion, ...]:
+    items = split_top_level(text, ",")
+    if len(items) > MAX_EXPANDS:
+        raise bad_query(f"The $expand query option allows at most {MAX_EXPANDS} navigation properties.")
+    expansions = []
+    for item in items:
+        name, _, rest = item.partition("(")
+        name = name.strip()
+        inner: dict[str, str] = {}
+        if rest:
+            if not rest.endswith(")"):
+                raise bad_query(f"Syntax error in $expand='{text}'.")
+            for option in split_top_level(rest[:-1], ";"):
+                key, sep, value = option.partition("=")
+                if not sep:
+                    raise bad_query(f"Syntax error in $expand='{text}'.")
+                inner[key.strip()] = value
+        lookup = table.navigation(name)
+        if lookup is not None:
+            target = catalog.table(lookup.navigations[name])
+            if set(inner) - {"$select", "$expand"}:
+                raise bad_query(f"Only $select and $expand are allowed when expanding '{name}'.")
+            expansions.append(
+                Expansion(
+                    name,
+                    parse_select(target, inner["$select"]) if "$select" in inner else None,
+                    nested=parse_expand(catalog, target, inner["$expand"], aliases) if "$expand" in inner else (),
+                )
+            )
+            continue
+        collection = table.collections.get(name)
+        if collection is None:
+            raise bad_query(f"Could not find a property named '{name}' on type '{table.type_name}'.")
+        child = catalog.table(collection.child)
+        if "$count" in inner or "$expand" in inner:
+            raise bad_query("$count and nested $expand are not supported inside a collection $expand.")
+        options = _options(catalog, child, inner, aliases)
+        expansions.append(
+            Expansion(name, options.select, True, options.filter, options.orderby, options.top)
+        )
+    return tuple(expansions)
+
+
+def _sort_key(value: object) -> tuple[int, object]:
+    if value is None:
+        return (0, "")
+    if isinstance(value, str):
+        return (1, value.casefold())
+    return (1, value)
+
+
+def order_rows(
+    rows: list[tuple[Record, dict[str, object]]], orderby: Sequence[tuple[str, bool]]
+) -> list[tuple[Record, dict[str, object]]]:
+    ordered = list(rows)
+    for name, descending in reversed(orderby):
+        ordered.sort(key=lambda pair: _sort_key(pair[1].get(name)), reverse=descending)
+    return ordered
+
+
+def encode_skiptoken(offset: int) -> str:
+    cookie = json.dumps({"pagenumber": offset}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(cookie).decode().rstrip("=")
+
+
+def decode_skiptoken(token: str) -> int:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset = int(data["pagenumber"])
+    except (ValueError, KeyError, TypeError):
+        raise bad_query("The $skiptoken is not valid; send @odata.nextLink unchanged.") from None
+    if offset < 0:
+        raise bad_query("The $skiptoken is not valid; send @odata.nextLink unchanged.")
+    return offset
+
+
+def page_size(prefer: Mapping[str, str]) -> int | None:
+    raw = prefer.get("odata.maxpagesize")
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) == 0:
+        raise ServiceError(400, "0x80060888", f"The odata.maxpagesize preference '{raw}' must be a positive integer.")
+    return min(int(raw), MAX_PAGE_SIZE)
+
+
+def next_link(base: str, path: str, params: Sequence[tuple[str, str]], offset: int) -> str:
+    kept = [(k, v) for k, v in params if k != "$skiptoken"] + [("$skiptoken", encode_skiptoken(offset))]
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in kept)
+    return f"{base}{path}?{query}"
+
+
+def select_context(base: str, table: Table, select: Sequence[str] | None) -> str:
+    columns = f"({','.join(select)})" if select else ""
+    return f"{base}$metadata#{table.entity_set}{columns}"
+
+
+def run_query(
+    rows: list[tuple[Record, dict[str, object]]],
+    options: QueryOptions,
+    size: int | None,
+) -> tuple[list[tuple[Record, dict[str, object]]], int, int | None]:
+    """Filtered, ordered page of rows; the total; the next page's offset (None when done)."""
+    matched = [pair for pair in rows if options.filter is None or options.filter(pair[1])]
+    matched = order_rows(matched, options.orderby)
+    total = len(matched)
+    if options.top is not None:
+        return matched[: options.top], total, None
+    offset = decode_skiptoken(options.skiptoken) if options.skiptoken else 0
+    limit = size or MAX_PAGE_SIZE
+    page = matched[offset : offset + limit]
+    more = offset + limit < total
+    return page, total, (offset + limit) if more else None
+
+
+Shape = Callable[[Record], dict[str, object]]

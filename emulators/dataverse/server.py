@@ -1,0 +1,89 @@
+"""`DataverseEmulator`: the emulator served by uvicorn on loopback, in a background thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from emulators.dataverse.admin import Admin
+from emulators.dataverse.asgi import EmulatorApp
+from emulators.dataverse.core import EmulatorCore
+
+START_TIMEOUT = 10.0
+
+
+class DataverseEmulator(EmulatorCore):
+    """See docs/emulator.md. `start()` returns once the socket is listening."""
+
+    _server: uvicorn.Server | None = None
+    _thread: threading.Thread | None = None
+    _port: int | None = None
+
+    @property
+    def app(self) -> EmulatorApp:
+        return EmulatorApp(self, Admin(self).handle)
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> DataverseEmulator:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=30,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="dataverse-emulator", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                sock.close()
+                raise RuntimeError("the Dataverse emulator did not start")
+            time.sleep(0.005)
+        self._server, self._thread = server, thread
+        self._host, self._port = host, sock.getsockname()[1]
+        return self
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The DATAVERSE_URL (the Web API lives under /api/data/v9.2/)."""
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/data/v9.2/"
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self.interrupt_waits()
+        server.should_exit = True
+        thread.join(timeout=10)
+        self._server = self._thread = None
+        self._port = None
+
+    def __enter__(self) -> DataverseEmulator:
+        return self.start() if self._server is None else self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
