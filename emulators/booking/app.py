@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from . import control
@@ -16,6 +16,13 @@ from .booking_page import BookingPage
 
 if TYPE_CHECKING:
     from .sandbox import BookingSandbox
+
+INDEX = (
+    "Booking sandbox (development only)\n"
+    "POST /api/sessions            create a booking session (CONTRACT section 3)\n"
+    "GET  /book?session=<id>       the booking page\n"
+    "     /_sandbox/...            test controls (docs/booking-sandbox.md)\n"
+)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -39,7 +46,11 @@ def build_app(sandbox: "BookingSandbox") -> Starlette:
 
         return run
 
+    async def index(request: Request) -> Response:
+        return PlainTextResponse(INDEX)
+
     routes = [
+        Route("/", index, methods=["GET"]),
         Route("/api/sessions", logged(sandbox.api.create), methods=["POST"]),
         Route("/book", logged(page.show), methods=["GET"]),
         Route("/book/confirm", logged(page.confirm), methods=["POST"]),

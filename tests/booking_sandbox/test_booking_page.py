@@ -162,3 +162,10 @@ def test_cli_serves_on_the_given_port():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_root_names_the_endpoints(http):
+    index = http.get("/")
+
+    assert index.status_code == 200
+    assert "/api/sessions" in index.text
