@@ -21,6 +21,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+	node --test dynamics/
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

@@ -45,7 +45,9 @@ def problem(
     body.update(extensions)
     headers = {}
     if retry_after is not None:
-        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+        seconds = max(1, math.ceil(retry_after))
+        headers["Retry-After"] = str(seconds)
+        body["retryAfter"] = seconds  # browsers hide Retry-After from cross-origin callers (the ribbon button)
     return func.HttpResponse(
         json.dumps(body, separators=(",", ":")), status_code=status, headers=headers, mimetype=PROBLEM_JSON
     )
