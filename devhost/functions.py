@@ -131,7 +131,13 @@ def http_functions(app: FunctionRegister, prefix: str) -> list[HttpFunction]:
         if extra:
             log.warning("function %s: bindings %s are not provided by the devhost; not served", name, extra)
             continue
-        route = "/".join(part for part in (prefix, (trigger.route or name).strip("/")) if part)
+        own_route = (trigger.route or name).strip("/")
+        if own_route.lower().split("/")[0] == "admin":
+            raise AppLoadError(f"function {name}: route {own_route!r} conflicts with the host's built-in /admin routes")
+        if trigger.name not in inspect.signature(function.get_user_function()).parameters:
+            raise AppLoadError(f"function {name}: binding {trigger.name!r} is declared in the decorators "
+                               "but is not a parameter of the Python function")
+        route = "/".join(part for part in (prefix, own_route) if part)
         found.append(HttpFunction(
             name=name,
             route=RouteTemplate.compile(route),

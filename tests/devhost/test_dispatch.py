@@ -7,6 +7,7 @@ import json
 import logging
 
 import httpx
+import pytest
 
 from devhost import DevHost
 from tests.devhost.conftest import KEYS
@@ -152,3 +153,20 @@ def test_cors_from_settings_answers_preflight(tmp_path):
             "access-control-allow-origin"] == origin
         stranger = httpx.get(f"{host.url}/api/items/1", headers={"origin": "https://evil.example"})
         assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_apps_the_host_would_refuse_are_refused_at_start(tmp_path):
+    from devhost.functions import AppLoadError
+
+    broken = {
+        "route": ('@app.route(route="admin/stats")\ndef stats(req):\n    return "x"\n', "built-in /admin"),
+        "arg": ('@app.route(route="x")\ndef x(request):\n    return "x"\n', "not a parameter"),
+        "two": ('other = func.FunctionApp()\n', "More than one FunctionApp"),
+        "syntax": ('def broken(:\n', "importing"),
+    }
+    for case, (code, message) in broken.items():
+        app_dir = tmp_path / case
+        app_dir.mkdir()
+        (app_dir / "function_app.py").write_text(f"import azure.functions as func\napp = func.FunctionApp()\n{code}")
+        with pytest.raises(AppLoadError, match=message):
+            DevHost(app_dir).start()
