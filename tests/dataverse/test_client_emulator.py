@@ -207,7 +207,7 @@ async def test_a_lasting_outage_gives_unavailable_after_max_attempts(client, dat
 
 
 async def test_a_hang_gives_timeout(dataverse):
-    dataverse.faults.hang(1, seconds=3)
+    dataverse.faults.hang(1, seconds=1)
     async with DataverseClient(
         dataverse.url, retry=RetryPolicy(max_attempts=1), timeout=httpx.Timeout(0.3, connect=1.0)
     ) as client:
@@ -217,6 +217,26 @@ async def test_a_hang_gives_timeout(dataverse):
 
 
 async def test_a_hang_on_a_read_is_retried(dataverse):
-    dataverse.faults.hang(1, seconds=3)
+    dataverse.faults.hang(1, seconds=1)
     async with DataverseClient(dataverse.url, retry=FAST, timeout=httpx.Timeout(0.3, connect=1.0)) as client:
         assert isinstance(await client.query_all("leads"), list)
+
+
+async def test_headers_on_the_wire_and_one_client_request_id_per_call(client, dataverse):
+    dataverse.faults.throttle(1, retry_after=0)
+    await client.query_all("leads", page_size=7)
+    first, retry = [e for e in dataverse.requests if e.headers.get("prefer") == "odata.maxpagesize=7"]
+    assert (first.status, retry.status) == (429, 200)
+    assert first.headers["x-ms-client-request-id"] == retry.headers["x-ms-client-request-id"]
+    assert first.headers["odata-version"] == "4.0" and first.headers["odata-maxversion"] == "4.0"
+    assert first.headers["prefer"] == "odata.maxpagesize=7" and "authorization" not in first.headers
+    await client.query_all("leads", page_size=8)
+    (other,) = [e for e in dataverse.requests if e.headers.get("prefer") == "odata.maxpagesize=8"]
+    assert other.headers["x-ms-client-request-id"] != first.headers["x-ms-client-request-id"]
+
+
+async def test_a_key_with_an_apostrophe_and_at_sign_reaches_the_service_intact(client, dataverse):
+    contact_id = dataverse.insert("contacts", {"lastname": "O'Hara", "emailaddress1": "o'hara@example.com"})
+    row = await client.retrieve("contacts", {"emailaddress1": "o'hara@example.com"})
+    assert row["contactid"] == contact_id
+    assert any("emailaddress1='o''hara@example.com'" in e.path for e in dataverse.requests)
