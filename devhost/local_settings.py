@@ -52,10 +52,10 @@ def load_local_settings(path: Path) -> LocalSettings:
     try:
         settings = LocalSettings.model_validate(document)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors(include_input=False)
-        )
-        raise LocalSettingsError(f"{path}: {problems} (Values must be strings)") from None
+        errors = exc.errors(include_input=False)
+        problems = "; ".join(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in errors)
+        hint = " (Values must be strings)" if any(error["loc"][0] == "Values" for error in errors) else ""
+        raise LocalSettingsError(f"{path}: {problems}{hint}") from None
     if settings.is_encrypted:
         raise LocalSettingsError(f"{path}: IsEncrypted is true; the devhost reads only unencrypted settings")
     return settings

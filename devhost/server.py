@@ -6,6 +6,7 @@ under Core Tools, so module-level code sees the same environment as in Azure.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -31,9 +32,9 @@ def thread_count() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-def uvicorn_config(app: HostApp, sock_port: int = 0) -> uvicorn.Config:
+def uvicorn_config(app: HostApp, port: int = 0) -> uvicorn.Config:
     # access_log off: uvicorn's access line carries the query string, and with it ?code=<key>.
-    return uvicorn.Config(app, host=LOOPBACK, port=sock_port, lifespan="on", access_log=False, log_config=None,
+    return uvicorn.Config(app, host=LOOPBACK, port=port, lifespan="on", access_log=False, log_config=None,
                           server_header=False)
 
 
@@ -133,8 +134,6 @@ class DevHost:
 
 def serve(app_dir: Path, settings_path: Path, keys: HostKeys, port: int | None) -> int:
     """Serve in the foreground until Ctrl-C; returns the exit code."""
-    import logging
-
     log = logging.getLogger("devhost")
     local = load_local_settings(settings_path)
     applied = apply_values(local.values)
