@@ -1,7 +1,21 @@
-"""POST /api/webhooks/appointments (CONTRACT §2.3)."""
+"""POST /api/webhooks/appointments (CONTRACT §2.3): signed pushes from the booking system.
+
+Anonymous at the Functions level: the Standard Webhooks signature is the authentication.
+"""
 
 from __future__ import annotations
 
 import azure.functions as func
 
+from http_api.problems import answers_problems, json_response
+
 bp = func.Blueprint()
+
+
+@bp.function_name(name="appointment_webhook")
+@bp.route(route="webhooks/appointments", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@answers_problems
+async def appointment_webhook(req: func.HttpRequest) -> func.HttpResponse:
+    from integration.appointments.webhook import handle_delivery
+
+    return json_response(await handle_delivery(req.get_body(), dict(req.headers)))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from dataverse.activity_parties import ORGANIZER, REQUIRED, party
 from dataverse.odata import bind
 
 from integration.appointments.events import AppointmentData
@@ -21,10 +22,11 @@ OPEN: State = (0, 1)
 COMPLETED: State = (1, 3)
 CANCELLED: State = (2, 4)
 CLOSED_STATECODES = frozenset({1, 2})
-REQUIRED_ATTENDEE = 5
-ORGANIZER = 7
 DATE_COLUMNS = ("scheduledstart", "scheduledend")
 PARTIES = "appointment_activity_parties"
+SUBJECT_MAX = 200
+LOCATION_MAX = 200
+DESCRIPTION_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -49,36 +51,37 @@ class AppointmentRecord:
     state: State | None
     """``None`` means open: Open (0) or Scheduled (3), whichever Dataverse or a user chose."""
 
-    def body(self) -> dict[str, Any]:
-        """The PATCH body: columns, the regarding bind and the full activity-party list."""
-        customer_bind = bind(self.regarding.entity_set, self.regarding.id)
-        parties: list[dict[str, Any]] = [
-            {f"partyid_{self.regarding.entity}@odata.bind": customer_bind, "participationtypemask": REQUIRED_ATTENDEE}
-        ]
+    def parties(self) -> list[dict[str, Any]]:
+        """Customer as required attendee, staff member (when found) as organizer."""
+        parties = [party(self.regarding.entity, self.regarding.id, REQUIRED)]
         if self.organizer_id:
-            parties.append(
-                {"partyid_systemuser@odata.bind": bind("systemusers", self.organizer_id), "participationtypemask": ORGANIZER}
-            )
-        return {
-            **self.columns,
-            f"regardingobjectid_{self.regarding.entity}_appointment@odata.bind": customer_bind,
-            PARTIES: parties,
-        }
+            parties.append(party("systemuser", self.organizer_id, ORGANIZER))
+        return parties
+
+    def fields(self) -> dict[str, Any]:
+        """Columns and the regarding bind: the body of an update."""
+        bind_name = f"regardingobjectid_{self.regarding.entity}_appointment@odata.bind"
+        return {**self.columns, bind_name: bind(self.regarding.entity_set, self.regarding.id)}
+
+    def new_row(self) -> dict[str, Any]:
+        """The body of a create: fields plus the parties as a deep insert (only allowed on create)."""
+        return {**self.fields(), PARTIES: self.parties()}
 
     def fields_match(self, stored: Mapping[str, Any]) -> bool:
-        """Whether ``stored`` (read with its parties expanded) already holds every field we write."""
         for column, wanted in self.columns.items():
             have = stored.get(column)
             if column in DATE_COLUMNS and isinstance(have, str):
                 have = utc_seconds(datetime.fromisoformat(have.replace("Z", "+00:00")))
             if have != wanted:
                 return False
-        if (stored.get("_regardingobjectid_value") or "").lower() != self.regarding.id:
-            return False
+        return (stored.get("_regardingobjectid_value") or "").lower() == self.regarding.id
+
+    def parties_match(self, stored: Mapping[str, Any]) -> bool:
+        """Compares only what we set: Dataverse adds regarding (8) and owner (9) parties itself."""
         parties = stored.get(PARTIES)
         if not isinstance(parties, list):
             return False
-        return _party_ids(parties, REQUIRED_ATTENDEE) == {self.regarding.id} and (
+        return _party_ids(parties, REQUIRED) == {self.regarding.id} and (
             self.organizer_id is None or _party_ids(parties, ORGANIZER) == {self.organizer_id}
         )
 
@@ -88,10 +91,12 @@ class WritePlan:
     reopen: bool
     write_fields: bool
     close: State | None
+    write_parties: bool = False
+    """Only for an existing row: a new row gets its parties with the create."""
 
     @property
     def empty(self) -> bool:
-        return not (self.reopen or self.write_fields or self.close)
+        return not (self.reopen or self.write_fields or self.write_parties or self.close)
 
 
 def build_record(
@@ -102,19 +107,33 @@ def build_record(
     organizer_id: str | None,
     version_column: str | None,
 ) -> AppointmentRecord:
-    reference = f"Booking reference: {data.appointmentId}"
     columns: dict[str, Any] = {
-        "subject": data.subject or f"Booking {data.appointmentId}"[:200],
+        "subject": fit(data.subject or f"Booking {data.appointmentId}", SUBJECT_MAX),
         "scheduledstart": utc_seconds(data.start),
         "scheduledend": utc_seconds(data.end),
         "scheduleddurationminutes": int((data.end - data.start).total_seconds() // 60),
-        "location": data.location or None,
-        "description": f"{data.notes.strip()}\n\n{reference}" if data.notes and data.notes.strip() else reference,
+        "location": fit(data.location, LOCATION_MAX) or None,
+        "description": description(data.notes, data.appointmentId),
     }
     if version_column:
         columns[version_column] = version_text(data.updatedAt)
     state = {"scheduled": None, "cancelled": CANCELLED, "completed": COMPLETED}[data.status]
     return AppointmentRecord(row_id, columns, regarding, organizer_id, state)
+
+
+def description(notes: str | None, appointment_id: str) -> str:
+    """The notes, cut to fit, then the booking reference, which always survives."""
+    reference = f"Booking reference: {appointment_id}"
+    if not notes:
+        return reference
+    return f"{fit(notes, DESCRIPTION_MAX - len(reference) - 2)}\n\n{reference}"
+
+
+def fit(text: str | None, limit: int) -> str | None:
+    """``text`` within ``limit`` characters, marked with an ellipsis when cut."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
 
 
 def plan_writes(record: AppointmentRecord, stored: Mapping[str, Any] | None) -> WritePlan:
@@ -125,9 +144,10 @@ def plan_writes(record: AppointmentRecord, stored: Mapping[str, Any] | None) -> 
     stored_state = (stored.get("statecode"), stored.get("statuscode"))
     closed = stored_state[0] in CLOSED_STATECODES
     write_fields = not record.fields_match(stored)
-    reopen = closed and (write_fields or record.state != stored_state)
+    write_parties = not record.parties_match(stored)
+    reopen = closed and (write_fields or write_parties or record.state != stored_state)
     close = record.state if record.state and (reopen or record.state != stored_state) else None
-    return WritePlan(reopen=reopen, write_fields=write_fields, close=close)
+    return WritePlan(reopen=reopen, write_fields=write_fields, close=close, write_parties=write_parties)
 
 
 def utc_seconds(moment: datetime) -> str:

@@ -38,8 +38,8 @@ Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
-Text50 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+"""Free text; the mapping fits it to Dataverse column lengths rather than losing the appointment."""
 
 
 def _spelling(value: Any) -> Any:
@@ -52,10 +52,10 @@ class _Model(BaseModel):
 
 
 class Customer(_Model):
-    firstName: Text50 | None = None
-    lastName: Text50 | None = None
+    firstName: Text | None = None
+    lastName: Text | None = None
     email: Email | None = None
-    phone: Text50 | None = None
+    phone: Text | None = None
 
 
 class CrmReference(_Model):
@@ -73,9 +73,9 @@ class AppointmentData(_Model):
     updatedAt: AwareDatetime
     start: AwareDatetime
     end: AwareDatetime
-    subject: Text200 | None = None
-    location: Text200 | None = None
-    notes: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    subject: Text | None = None
+    location: Text | None = None
+    notes: Text | None = None
     crmReference: CrmReference | None = None
     customer: Customer | None = Field(default=None, validate_default=True)
     sessionId: Annotated[str, StringConstraints(max_length=200)] | None = None

@@ -62,8 +62,8 @@ def test_columns_are_in_utc_with_duration_and_reference() -> None:
     assert rec.state is None
 
 
-def test_body_binds_regarding_and_parties() -> None:
-    body = record().body()
+def test_new_row_binds_regarding_and_parties() -> None:
+    body = record().new_row()
     assert body["regardingobjectid_lead_appointment@odata.bind"] == f"/leads({LEAD.id})"
     assert body["appointment_activity_parties"] == [
         {"partyid_lead@odata.bind": f"/leads({LEAD.id})", "participationtypemask": 5},
@@ -123,14 +123,30 @@ def test_dates_compare_as_instants() -> None:
         {"subject": "Other"},
         {"location": None},
         {"_regardingobjectid_value": "00000000-0000-4000-8000-000000000000"},
-        {"appointment_activity_parties": []},
         {"new_bookingversion": "2026-01-01T00:00:00.000000Z"},
     ],
 )
-def test_any_difference_is_written(change: dict[str, Any]) -> None:
+def test_any_field_difference_is_written(change: dict[str, Any]) -> None:
     rec = record()
     plan = plan_writes(rec, {**stored_as(rec), **change})
-    assert (plan.reopen, plan.write_fields, plan.close) == (False, True, None)
+    assert (plan.reopen, plan.write_fields, plan.write_parties, plan.close) == (False, True, False, None)
+    assert "appointment_activity_parties" not in rec.fields()
+
+
+@pytest.mark.parametrize(
+    "parties",
+    [[], [{"_partyid_value": USER, "participationtypemask": 5}], [{"_partyid_value": LEAD.id, "participationtypemask": 5}], None],
+)
+def test_party_differences_replace_the_parties(parties: Any) -> None:
+    rec = record()
+    plan = plan_writes(rec, {**stored_as(rec), "appointment_activity_parties": parties})
+    assert (plan.write_fields, plan.write_parties) == (False, True)
+
+
+def test_parties_of_a_closed_row_are_written_between_reopen_and_close() -> None:
+    rec = record(status="cancelled")
+    plan = plan_writes(rec, {**stored_as(rec, *CANCELLED), "appointment_activity_parties": []})
+    assert (plan.reopen, plan.write_fields, plan.write_parties, plan.close) == (True, False, True, CANCELLED)
 
 
 def test_organizer_is_ignored_when_no_staff_user_was_found() -> None:
@@ -167,3 +183,11 @@ def test_cancelled_to_completed_goes_through_open() -> None:
     rec = record(status="completed")
     plan = plan_writes(rec, stored_as(rec, *CANCELLED))
     assert (plan.reopen, plan.write_fields, plan.close) == (True, False, COMPLETED)
+
+
+def test_long_text_is_cut_to_the_columns_keeping_the_reference() -> None:
+    rec = record(subject="s" * 300, location="l" * 300, notes="n" * 5000)
+    assert len(rec.columns["subject"]) == 200 and rec.columns["subject"].endswith("…")
+    assert len(rec.columns["location"]) == 200
+    assert len(rec.columns["description"]) == 2000
+    assert rec.columns["description"].endswith("Booking reference: apt_8412")

@@ -1,0 +1,134 @@
+"""Seed 002 / CONTRACT §2.3: make Dataverse hold one booking appointment as its newest event says.
+
+Read once (one ``$batch``), decide, write once. Every write is conditional on what was read
+(``If-None-Match: *`` for a new row, ``If-Match: <etag>`` otherwise), so a racing delivery
+makes the write fail with 412 and this flow simply reads and decides again. The writes of
+one event go in one changeset: Dataverse applies all of them or none, so an outage never
+leaves a half-written appointment behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from dataverse import odata
+from dataverse import requests as rq
+from dataverse.batch import ChangeSet
+from dataverse.errors import NotFound, PreconditionFailed
+
+from integration.appointments.appointment_record import (
+    OPEN,
+    PARTIES,
+    AppointmentRecord,
+    CustomerRef,
+    WritePlan,
+    build_record,
+    plan_writes,
+    version_text,
+)
+from integration.appointments.customers import resolve_customer
+from integration.appointments.events import AppointmentData
+from integration.appointments.keys import appointment_row_id
+from integration.appointments.lookups import read_snapshot
+from integration.errors import UpstreamUnavailable
+
+if TYPE_CHECKING:
+    from dataverse import DataverseClient
+
+log = logging.getLogger("integration.appointments")
+
+ENTITY_SET = "appointments"
+MAX_ATTEMPTS = 5
+Result = Literal["created", "updated", "unchanged", "stale"]
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    result: Result
+    appointment: str
+    regarding: CustomerRef
+
+    def as_answer(self) -> dict[str, Any]:
+        return {"result": self.result, "appointment": self.appointment, "regarding": self.regarding.as_answer()}
+
+
+async def sync_appointment(
+    client: "DataverseClient", data: AppointmentData, *, source: str, version_column: str | None
+) -> SyncOutcome:
+    row_id = appointment_row_id(source, data.appointmentId)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        snapshot = await read_snapshot(client, data, row_id, version_column)
+        stored = snapshot.appointment
+        if stored is not None and version_column and _is_newer(stored.get(version_column), data):
+            return SyncOutcome("stale", row_id, _stored_regarding(stored, snapshot.known_customer()))
+        customer = await resolve_customer(client, data, snapshot, source)
+        record = build_record(
+            data, row_id=row_id, regarding=customer, organizer_id=snapshot.organizer_id, version_column=version_column
+        )
+        plan = plan_writes(record, stored)
+        if plan.empty:
+            return SyncOutcome("unchanged", row_id, customer)
+        try:
+            await _write(client, record, plan, etag=None if stored is None else stored.get("@odata.etag"))
+        except (PreconditionFailed, NotFound):
+            log.info("appointment %s changed while writing (attempt %d); reading again", row_id, attempt)
+            continue
+        result: Result = "created" if stored is None else "updated"
+        log.info("appointment %s %s (status %s)", row_id, result, data.status)
+        return SyncOutcome(result, row_id, customer)
+    raise UpstreamUnavailable(f"Appointment {row_id} kept changing under concurrent deliveries.", seconds=2)
+
+
+def _is_newer(stored_version: Any, data: AppointmentData) -> bool:
+    return isinstance(stored_version, str) and stored_version > version_text(data.updatedAt)
+
+
+def _stored_regarding(stored: Any, fallback: CustomerRef | None) -> CustomerRef:
+    regarding = str(stored.get("_regardingobjectid_value") or "").lower()
+    entity = stored.get("_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname")
+    if fallback and fallback.id == regarding:
+        return fallback
+    return CustomerRef(entity if entity in ("lead", "contact") else "lead", regarding)
+
+
+async def _write(client: "DataverseClient", record: AppointmentRecord, plan: WritePlan, *, etag: str | None) -> None:
+    """The plan's writes, the first conditional on the row read; several go in one changeset."""
+    writes: list[rq.Request] = []
+
+    def guard() -> str | None:
+        return None if writes else etag or "*"
+
+    if etag is None:
+        writes.append(rq.upsert(ENTITY_SET, record.row_id, record.new_row(), only="create"))
+    else:
+        if plan.reopen:
+            writes.append(rq.update(ENTITY_SET, record.row_id, _state(OPEN), if_match=guard() or "*"))
+        if plan.write_fields:
+            writes.append(rq.upsert(ENTITY_SET, record.row_id, record.fields(), if_match=guard()))
+        if plan.write_parties:
+            writes.append(_replace_parties(record, if_match=guard()))
+    if plan.close:
+        writes.append(rq.update(ENTITY_SET, record.row_id, _state(plan.close), if_match=guard() or "*"))
+    if len(writes) == 1:
+        await client.send(writes[0])
+        return
+    for result in await client.batch([ChangeSet(writes)]):
+        result.raise_for_error()
+
+
+def _replace_parties(record: AppointmentRecord, *, if_match: str | None) -> rq.Request:
+    """``PUT appointments(<id>)/appointment_activity_parties``: the party list becomes exactly ours (ref §2.9)."""
+    headers = {"Content-Type": "application/json", **({"If-Match": if_match} if if_match else {})}
+    return rq.Request(
+        "PUT",
+        f"{ENTITY_SET}({odata.key(record.row_id)})/{PARTIES}",
+        headers=headers,
+        json={"value": record.parties()},
+        idempotent=True,
+    )
+
+
+def _state(state: tuple[int, int]) -> dict[str, int]:
+    return {"statecode": state[0], "statuscode": state[1]}
