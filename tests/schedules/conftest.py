@@ -1,0 +1,39 @@
+"""Helpers for the schedule import tests: users in the emulator, and calling the route."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from dataverse import DataverseClient, RetryPolicy
+
+FAST_RETRY = RetryPolicy(max_attempts=2, max_total_wait=1.0, base_delay=0.01, max_delay=0.02)
+
+
+def seed_users(dataverse, emails: list[str]) -> dict[str, str]:
+    """systemuserid by email, one user per email."""
+    return {email: dataverse.insert("systemusers", {"internalemailaddress": email, "fullname": "Test User"})
+            for email in emails}
+
+
+async def post(document: Any) -> tuple[int, dict[str, Any], func.HttpResponse]:
+    from http_api.schedule_import import import_schedules
+
+    body = document if isinstance(document, bytes) else json.dumps(document).encode()
+    response = await import_schedules(func.HttpRequest("POST", "/api/schedules/import", body=body))
+    return response.status_code, json.loads(response.get_body() or b"null"), response
+
+
+def writes(dataverse) -> int:
+    """Requests that can change data ($batch counts as one, as in Dataverse)."""
+    return sum(dataverse.count(method=m) for m in ("POST", "PATCH", "PUT", "DELETE"))
+
+
+@pytest.fixture
+async def client(dataverse):
+    """A client with quick retries, for tests that drive the flow directly through an outage."""
+    async with DataverseClient(dataverse.url, retry=FAST_RETRY) as c:
+        yield c
