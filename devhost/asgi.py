@@ -111,14 +111,14 @@ class HostApp:
         headers = answer.headers
         if not any(name == "access-control-allow-origin" for name, _ in headers):
             headers = headers + self.cors.headers(_header(scope, b"origin"))
+        request_log.info("%s %s %d %.1fms", scope["method"], label, answer.status,
+                         (time.perf_counter() - started) * 1000)
         await send({
             "type": "http.response.start",
             "status": answer.status,
             "headers": [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers],
         })
         await send({"type": "http.response.body", "body": answer.body})
-        request_log.info("%s %s %d %.1fms", scope["method"], label, answer.status,
-                         (time.perf_counter() - started) * 1000)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
