@@ -1,0 +1,42 @@
+"""End-to-end fixtures: the app's handlers, the Dataverse emulator and the booking sandbox over loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+BOOKING_API_KEY = "sandbox-api-key-7f3a"  # test-only
+
+
+@pytest.fixture(scope="session")
+def booking_server() -> Iterator[Any]:
+    from emulators.booking import BookingSandbox
+
+    sandbox = BookingSandbox(api_key=BOOKING_API_KEY).start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(booking_server: Any) -> Any:
+    """A clean booking sandbox for this test."""
+    booking_server.reset()
+    booking_server.api_key = BOOKING_API_KEY
+    return booking_server
+
+
+@pytest.fixture
+def booking_env(app_settings: dict[str, str], sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """App settings pointing at both emulators."""
+    values = {
+        "BOOKING_API_URL": sandbox.api_url,
+        "BOOKING_API_KEY": BOOKING_API_KEY,
+        "BOOKING_REDIRECT_URL": sandbox.redirect_template(),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return {**app_settings, **values}
