@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     except (AppLoadError, KeysError, LocalSettingsError) as exc:
         print(f"devhost: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly
+        return 0
 
 
 if __name__ == "__main__":
