@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from emulators.dataverse.catalog import Catalog
 from emulators.dataverse.messages import ApiRequest, Reply
 from emulators.dataverse.paths import KeyRef, Segment, parse_key, split_segments
@@ -25,6 +27,7 @@ from emulators.dataverse.store import Record, Store
 from emulators.dataverse.writes import Writer
 
 BULK_PREFIX = "Microsoft.Dynamics.CRM."
+logger = logging.getLogger(__name__)
 
 
 class WebApi:
@@ -42,6 +45,9 @@ class WebApi:
                 return self.dispatch(request)
         except ServiceError as error:
             return Reply.error(error)
+        except Exception as error:  # an emulator bug must still answer like the service, not drop the socket
+            logger.exception("emulator failure on %s %s", request.method, request.path)
+            return Reply.error(ServiceError(500, "0x80040216", f"Unexpected emulator error: {type(error).__name__}"))
 
     def dispatch(self, request: ApiRequest) -> Reply:
         path = request.path
@@ -124,9 +130,11 @@ class WebApi:
             body = {"@odata.context": select_context(request.base_url, table, options.select) + "/$entity", **row}
             status = 201 if created_status in (201, 204) else 200
             headers = {"Preference-Applied": "return=representation", "ETag": etag(record)}
-            return Reply.json(status, body, headers)
-        entity_id = request.base_url + url
-        return Reply.empty(204, {"OData-EntityId": entity_id, "ETag": etag(record)})
+            reply = Reply.json(status, body, headers)
+        else:
+            reply = Reply.empty(204, {"OData-EntityId": request.base_url + url, "ETag": etag(record)})
+        reply.entity = url
+        return reply
 
     # -- /set(key)
     def _entity(self, request: ApiRequest, table: Table, key: KeyRef, segment: Segment) -> Reply:

@@ -44,6 +44,7 @@ class Reply:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    entity: str | None = None  # "set(key)" of the row written, for $n references in a changeset
 
     @classmethod
     def json(cls, status: int, data: object, headers: dict[str, str] | None = None) -> Reply:

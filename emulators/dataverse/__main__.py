@@ -1,0 +1,42 @@
+"""`python -m emulators.dataverse --port 5555 [--data FILE] [--seed-demo]`: the emulator as its own process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+
+from emulators.dataverse.server import DataverseEmulator
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m emulators.dataverse", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5555, help="port (0 picks a free one)")
+    parser.add_argument("--data", help="JSON file that keeps rows across restarts")
+    parser.add_argument("--seed-demo", action="store_true", help="start with demo leads, contacts, agents, statuses")
+    parser.add_argument(
+        "--custom-columns",
+        default='{"appointment": {"new_bookingversion": "string"}}',
+        help='JSON {"<table>": {"<column>": "<type>"}} (default adds appointment.new_bookingversion)',
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _arguments(argv)
+    emulator = DataverseEmulator(
+        custom_columns=json.loads(args.custom_columns), data_file=args.data, seed_demo=args.seed_demo
+    )
+    emulator.start(args.host, args.port)
+    print(f"Dataverse emulator on {emulator.url} (API {emulator.api_url}, controls {emulator.url}/_emulator/)", flush=True)
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
