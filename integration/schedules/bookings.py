@@ -32,7 +32,7 @@ SELECT = (
 )
 
 
-def booking_id(source: str, agent_id: str, start: datetime, end: datetime, activity: str) -> str:
+def booking_id(source: str, agent_id: str, start: datetime | str, end: datetime | str, activity: str) -> str:
     """The primary key of one segment's booking, the same on every run."""
     parts = (source, agent_id, _utc(start), _utc(end), activity.casefold())
     return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
@@ -109,11 +109,12 @@ def desired_bookings(schedule: ScheduleImport, refs: ResolvedReferences) -> Iter
         for j, seg in enumerate(agent.segments):
             if seg.state != "committed":
                 continue
+            start, end = _utc(seg.start), _utc(seg.end)
             booking = Booking(
-                id=booking_id(schedule.source, agent.agentId, seg.start, seg.end, seg.activity),
+                id=booking_id(schedule.source, agent.agentId, start, end, seg.activity),
                 name=booking_name(agent.name, seg.activity),
-                start=_utc(seg.start),
-                end=_utc(seg.end),
+                start=start,
+                end=end,
                 duration=round((seg.end - seg.start).total_seconds() / 60),
                 resource=resource,
                 status=refs.statuses[seg.status.casefold()],
@@ -185,8 +186,10 @@ class ScopeTest:
 def _utc(value: datetime | str) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ``, the form Dataverse returns (ISO strings compare in time order)."""
     if isinstance(value, str):
+        if len(value) == 20 and value[-1] == "Z":
+            return value
         value = datetime.fromisoformat(value)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds")[:19] + "Z"
 
 
 def _lower(value: Any) -> str:

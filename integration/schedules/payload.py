@@ -22,6 +22,7 @@ MAX_AGENTS = 10_000
 MAX_SEGMENTS = 100_000
 MAX_PROBLEMS = 1_000
 MAX_NAME_LENGTH = 100
+MIN_YEAR = 1753
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -36,6 +37,8 @@ def _aware_datetime(value: Any) -> datetime:
         raise ValueError("is not an ISO-8601 date-time") from None
     if parsed.tzinfo is None:
         raise ValueError("must carry an offset or Z")
+    if parsed.year < MIN_YEAR:
+        raise ValueError(f"must not be before {MIN_YEAR} (Dataverse's earliest date)")
     if parsed.microsecond:
         raise ValueError("must not have fractional seconds (Dataverse keeps whole seconds)")
     return parsed.astimezone(timezone.utc)

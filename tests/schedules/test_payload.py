@@ -153,3 +153,10 @@ def test_segment_count_is_bounded():
     paths = {p.path for p in caught.value.problems}
     assert "$.agents" in paths
     assert len(caught.value.problems) <= 1000
+
+
+def test_dates_before_dataverse_minimum_are_rejected():
+    doc = copy.deepcopy(GOOD)
+    doc["agents"][0]["segments"][0]["start"] = "1700-11-16T14:00:00Z"
+    doc["window"]["start"] = "1700-01-01T00:00:00Z"
+    assert "$.agents[0].segments[0].start" in problems(doc)
