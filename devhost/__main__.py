@@ -28,6 +28,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO, and OData query strings can carry emails.
+    for transport in ("httpx", "httpcore"):
+        logging.getLogger(transport).setLevel(logging.WARNING)
     app_dir = args.app_dir.resolve()
     try:
         keys = load_or_create_keys(args.keys or app_dir / ".run" / "keys.json")

@@ -131,6 +131,8 @@ def wait_ready(service: Service, timeout: float) -> int:
 
 
 def stop_all(started: list[Service]) -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
     for service in reversed(started):
         process = service.process
         if process is None or process.poll() is not None:
@@ -190,8 +192,18 @@ def hints(stack: list[Service], key: str) -> str:
     return "\n".join(lines)
 
 
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM/SIGHUP (a closed terminal) stop the stack like Ctrl-C, never leaving children behind.
+    # Re-arming SIGINT also matters when started in the background, where it arrives ignored and
+    # the children would inherit the ignore.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_on_signal)
     if ensure_local_settings(args.settings):
         print(f"created {args.settings} from local.settings.json.example")
     args.run_dir.mkdir(parents=True, exist_ok=True)
