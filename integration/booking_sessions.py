@@ -76,7 +76,7 @@ def request_from_body(body: bytes) -> BookingSessionRequest:
 def request_from_query(params: Mapping[str, str]) -> BookingSessionRequest:
     """Step 0 for ``GET .../redirect``: ``entity``, ``id`` and optional ``appointmentId`` query parameters."""
     data: dict[str, Any] = {"regarding": {"entity": params.get("entity"), "id": params.get("id")}}
-    if params.get("appointmentId") is not None:
+    if params.get("appointmentId"):  # an empty parameter (a URL template with nothing filled in) means none
         data["appointmentId"] = params["appointmentId"]
     return _validated(data, _query_name)
 

@@ -70,9 +70,10 @@ def test_caller_supplied_customer_data_is_not_part_of_the_request() -> None:
 
 def test_query_parameters_are_named_in_problems() -> None:
     with pytest.raises(InvalidInput) as raised:
-        request_from_query({"entity": "incident", "id": "x", "appointmentId": ""})
+        request_from_query({"entity": "incident", "id": "x", "appointmentId": "a\x00b"})
     assert {p.path for p in raised.value.problems} == {"entity", "id", "appointmentId"}
     assert request_from_query({"entity": "lead", "id": LEAD_ID, "appointmentId": "apt_1"}).appointment_id == "apt_1"
+    assert request_from_query({"entity": "lead", "id": LEAD_ID, "appointmentId": ""}).appointment_id is None
 
 
 def test_idempotency_key_is_stable_within_a_minute_and_changes_after() -> None:

@@ -1,0 +1,176 @@
+"""The app's own time per booking-session request, without the time spent waiting on upstreams.
+
+Each request goes through the real handler to the Dataverse emulator and the booking sandbox
+over loopback. Both run as their own processes: in this process their threads would compete
+for the GIL and inflate what is measured. Every HTTP exchange is timed where httpx hands it
+to the network (sending, waiting for the headers, then each body chunk), and that wait is
+subtracted from the handler's wall time: what is left is validation, settings, models, URL
+building and the clients' own work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_P99_MS = 5.0
+API_KEY = "bench-key"
+_URL = re.compile(r"http://127\.0\.0\.1:\d+")
+WEBHOOK_SECRET = "whsec_" + "YmVuY2htYXJrLXdlYmhvb2stc2VjcmV0"  # benchmark-only
+
+
+def run(requests: int = 200, warmup: int = 20) -> dict[str, Any]:
+    """Median and p99 of the app's overhead per ``POST /api/booking-sessions``, in milliseconds."""
+    with _served("emulators.dataverse", "--port", "0") as dataverse_url, \
+            _served("emulators.booking", "--port", "0", "--api-key", API_KEY) as sandbox_url:
+        lead_id = _insert_lead(dataverse_url)
+        with _environment(dataverse_url, sandbox_url):
+            samples = asyncio.run(_measure(lead_id, requests, warmup))
+    overhead = sorted(total - waited for total, waited in samples)
+    totals = sorted(total for total, _ in samples)
+    result = {
+        "requests": requests,
+        "overhead_median_ms": statistics.median(overhead) * 1000,
+        "overhead_p99_ms": _percentile(overhead, 0.99) * 1000,
+        "total_median_ms": statistics.median(totals) * 1000,
+    }
+    verdict = "ok" if result["overhead_p99_ms"] < TARGET_P99_MS else "OVER"
+    print(f"   requests through the handler: {requests} (after {warmup} warm-up)")
+    print(f"   total per request:   median {result['total_median_ms']:6.2f} ms")
+    print(f"   app overhead:        median {result['overhead_median_ms']:6.2f} ms, "
+          f"p99 {result['overhead_p99_ms']:6.2f} ms (target p99 < {TARGET_P99_MS:.0f} ms: {verdict})")
+    return result
+
+
+async def _measure(lead_id: str, requests: int, warmup: int) -> list[tuple[float, float]]:
+    from http_api.booking_sessions import create_booking_session
+
+    waited = [0.0]
+    original = httpx.AsyncHTTPTransport.handle_async_request
+
+    async def timed(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            response = await original(self, request)
+        finally:
+            waited[0] += time.perf_counter() - started
+        response.stream = _TimedStream(response.stream, waited)  # the body may arrive after the headers
+        return response
+
+    httpx.AsyncHTTPTransport.handle_async_request = timed  # type: ignore[method-assign]
+    samples: list[tuple[float, float]] = []
+    try:
+        for index in range(warmup + requests):
+            body = json.dumps({"regarding": {"entity": "lead", "id": lead_id}, "appointmentId": f"apt_{index}"})
+            request = func.HttpRequest("POST", "/api/booking-sessions", body=body.encode())
+            waited[0] = 0.0
+            started = time.perf_counter()
+            response = await create_booking_session(request)
+            total = time.perf_counter() - started
+            if response.status_code != 201:
+                raise RuntimeError(f"benchmark request failed: {response.status_code} {response.get_body()[:200]!r}")
+            if index >= warmup:
+                samples.append((total, waited[0]))
+    finally:
+        httpx.AsyncHTTPTransport.handle_async_request = original  # type: ignore[method-assign]
+    return samples
+
+
+class _TimedStream(httpx.AsyncByteStream):
+    """Adds the time spent waiting for each body chunk to ``waited``."""
+
+    def __init__(self, inner: Any, waited: list[float]) -> None:
+        self._inner = inner
+        self._waited = waited
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = self._inner.__aiter__()
+        while True:
+            started = time.perf_counter()
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+            finally:
+                self._waited[0] += time.perf_counter() - started
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@contextmanager
+def _served(module: str, *args: str) -> Iterator[str]:
+    """Run ``python -m module`` and yield the loopback URL it prints once it serves."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            found = _URL.search(line)
+            if found:
+                break
+        else:
+            raise RuntimeError(f"{module} exited before serving")
+        yield found.group(0)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _insert_lead(dataverse_url: str) -> str:
+    answer = httpx.post(
+        f"{dataverse_url}/api/data/v9.2/leads",
+        json={"firstname": "Bench", "lastname": "Mark", "emailaddress1": "bench@example.com", "telephone1": "+15555550123"},
+    )
+    answer.raise_for_status()
+    return answer.headers["OData-EntityId"].rsplit("(", 1)[1].rstrip(")")
+
+
+@contextmanager
+def _environment(dataverse_url: str, sandbox_url: str) -> Iterator[None]:
+    values = {
+        "DATAVERSE_URL": dataverse_url,
+        "DATAVERSE_AUTH": "none",
+        "BOOKING_API_URL": sandbox_url + "/api",
+        "BOOKING_API_KEY": API_KEY,
+        "BOOKING_REDIRECT_URL": sandbox_url + "/book?session={sessionId}",
+        "BOOKING_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+if __name__ == "__main__":
+    run()
