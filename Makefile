@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test venv clean bench
+.PHONY: run test venv clean bench
 
 venv: $(STAMP)
 
@@ -18,6 +18,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	# It declares Python >= 3.13; its loader also works on 3.11/3.12 for indexing.
 	$(PY) -m pip install --quiet --no-deps --ignore-requires-python azure-functions-runtime==1.3.0
 	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) tools/run_stack.py
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -9,6 +9,7 @@ loops) and per settings (a changed setting gets a fresh client, never a stale on
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from dataverse import DataverseClient
 
 _pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]]" = weakref.WeakKeyDictionary()
+
+
+# httpx logs every request URL at INFO; OData filters in those URLs can hold customer emails.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def _pool() -> dict[tuple[Any, ...], Any]:
