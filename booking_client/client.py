@@ -11,7 +11,6 @@ import httpx
 from pydantic import ValidationError
 
 from booking_client.errors import (
-    BookingError,
     BookingInvalidAnswer,
     BookingRejected,
     BookingTimeout,
@@ -161,6 +160,3 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['type']}" for error in exc.errors()[:3]
     )
-
-
-__all__ = ["BookingClient", "BookingError", "DEFAULT_TIMEOUT"]

@@ -7,6 +7,8 @@ from typing import Any
 
 import azure.functions as func
 
+BOOKING_API_KEY = "sandbox-api-key-7f3a"  # test-only
+
 
 def session_requests(sandbox: Any) -> list[dict[str, Any]]:
     return [r for r in sandbox.requests if r["method"] == "POST" and r["path"] == "/api/sessions"]

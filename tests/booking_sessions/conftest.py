@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-BOOKING_API_KEY = "sandbox-api-key-7f3a"  # test-only
+from tests.booking_sessions.app_calls import BOOKING_API_KEY
 
 
 @pytest.fixture(scope="session")

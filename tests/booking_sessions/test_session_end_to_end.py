@@ -9,8 +9,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from tests.booking_sessions.app_calls import answer, get_redirect, post_session, session_requests
-from tests.booking_sessions.conftest import BOOKING_API_KEY
+from tests.booking_sessions.app_calls import BOOKING_API_KEY, answer, get_redirect, post_session, session_requests
 
 ANA = {"firstname": "Ana", "lastname": "Diaz", "emailaddress1": "ana.diaz@example.com", "telephone1": "+15555550100"}
 
