@@ -1,0 +1,115 @@
+"""The emulator as its own process: CLI options, admin controls over HTTP, the data file (brief; ref §12)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(port: int, *args: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulators.dataverse", "--port", str(port), *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/_emulator/", timeout=0.5)
+            return process
+        except httpx.TransportError:
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode()) from None
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("emulator process did not start")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("emulator") / "rows.json"
+
+
+@pytest.fixture(scope="module")
+def server(data_file) -> Iterator[str]:
+    port = _free_port()
+    process = _start(port, "--data", str(data_file), "--seed-demo")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(process)
+
+
+def test_index_lists_tables_and_counts(server):
+    """Brief: /_emulator/ lists the tables and their row counts (HTML, or JSON on request)."""
+    page = httpx.get(f"{server}/_emulator/")
+    assert page.status_code == 200 and "bookableresourcebookings" in page.text and "/_emulator/timeline/leads/" in page.text
+    counts = httpx.get(f"{server}/_emulator/", headers={"Accept": "application/json"}).json()["tables"]
+    assert counts["leads"] >= 2 and counts["msdyn_bookingsetupmetadatas"] == 1
+
+
+def test_http_controls(server):
+    """Brief: the control API over HTTP: rows, faults, latency, count, requests, reset."""
+    admin = f"{server}/_emulator"
+    api = f"{server}/api/data/v9.2"
+    with httpx.Client(timeout=5) as client:
+        assert client.delete(f"{admin}/requests").status_code == 204
+        new_id = client.post(f"{admin}/rows/leads", json={"firstname": "Zed"}).json()["id"]
+        assert client.get(f"{admin}/rows/leads/{new_id}").json()["firstname"] == "Zed"
+        assert client.post(f"{admin}/rows/leads", json={"nickname": "x"}).status_code == 400
+        assert client.post(f"{admin}/faults/throttle", json={"n": 1, "retry_after": 2}).json() == {"pending": 1}
+        throttled = client.get(f"{api}/leads")
+        assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "2"
+        assert client.post(f"{admin}/faults/fail", json={"n": 1, "status": 504}).status_code == 200
+        assert client.get(f"{api}/leads").status_code == 504
+        client.post(f"{admin}/faults/reset_connection", json={})
+        with pytest.raises(httpx.TransportError):
+            client.get(f"{api}/leads")
+        assert client.post(f"{admin}/faults/hang", json={"n": 1, "seconds": 0.01}).status_code == 200
+        assert client.get(f"{api}/leads").status_code == 200
+        assert client.post(f"{admin}/faults/throttle", json={"n": "lots"}).status_code == 400
+        assert client.put(f"{admin}/latency", json={"seconds": 0.001}).json() == {"seconds": 0.001}
+        assert client.get(f"{admin}/count", params={"method": "GET", "path": "leads"}).json() == {"count": 4}
+        log = client.get(f"{admin}/requests").json()["requests"]
+        assert [entry["status"] for entry in log] == [429, 504, None, 200]
+        assert client.get(f"{admin}/nosuch").status_code == 404
+
+
+def test_rows_survive_a_restart_with_the_data_file(server, data_file):
+    """Brief: --data FILE keeps rows across restarts."""
+    created = httpx.post(f"{server}/api/data/v9.2/contacts", json={"emailaddress1": "keep@example.com"})
+    assert created.status_code == 204
+    port = _free_port()
+    second = _start(port, "--data", str(data_file))
+    try:
+        found = httpx.get(f"http://127.0.0.1:{port}/api/data/v9.2/contacts(emailaddress1='keep@example.com')")
+        assert found.status_code == 200
+    finally:
+        _stop(second)
+
+
+def test_reset_over_http_restores_the_demo_seed(server):
+    """Brief: POST /_emulator/reset puts the seed back."""
+    httpx.post(f"{server}/api/data/v9.2/leads", json={"firstname": "Temp"})
+    assert httpx.post(f"{server}/_emulator/reset").status_code == 204
+    names = [r["firstname"] for r in httpx.get(f"{server}/_emulator/rows/leads").json()["value"]]
+    assert "Temp" not in names and "Ana" in names
