@@ -21,8 +21,11 @@ class ThreadedServer:
 
     def start(self, timeout: float = 10.0) -> None:
         """Bind 127.0.0.1 (an ephemeral port unless one was given) and return once serving."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted sockets; without it each
+        # answer waits ~40 ms for the client's delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(("127.0.0.1", self._port))
         self.port = sock.getsockname()[1]
         self._socket = sock
