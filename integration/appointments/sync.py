@@ -71,7 +71,7 @@ async def sync_appointment(
         if plan.empty:
             return SyncOutcome("unchanged", row_id, customer)
         try:
-            await _write(client, record, plan, etag=None if stored is None else stored.get("@odata.etag"))
+            await _write(client, record, plan, etag=None if stored is None else stored.get("@odata.etag") or "*")
         except (PreconditionFailed, NotFound):
             log.info("appointment %s changed while writing (attempt %d); reading again", row_id, attempt)
             continue
@@ -98,7 +98,7 @@ async def _write(client: "DataverseClient", record: AppointmentRecord, plan: Wri
     writes: list[rq.Request] = []
 
     def guard() -> str | None:
-        return None if writes else etag or "*"
+        return None if writes else etag
 
     if etag is None:
         writes.append(rq.upsert(ENTITY_SET, record.row_id, record.new_row(), only="create"))

@@ -60,7 +60,7 @@ def runner() -> Iterator[asyncio.Runner]:
 
 
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=histories())
 def test_dataverse_ends_in_the_newest_state(
     history: tuple[list[dict[str, Any]], list[list[int]]],

@@ -91,6 +91,17 @@ async def test_cancel_before_create_with_versions(deliver: Deliver, dataverse: A
     assert row[VERSION_COLUMN] == "2026-01-16T00:00:00.000000Z"
 
 
+async def test_stale_answer_names_the_stored_customer(deliver: Deliver, dataverse: Any, versioned: str) -> None:
+    referenced = dataverse.insert("leads", {"lastname": "Ref", "emailaddress1": "ref@example.com", "subject": "Ribbon"})
+    contact = dataverse.insert("contacts", {"lastname": "Diaz", "emailaddress1": "ana@example.com"})
+    await deliver(event(updatedAt="2026-01-16T00:00:00Z", crmReference={"entity": "lead", "id": referenced}))
+
+    stale = await deliver(event(updatedAt="2026-01-15T00:00:00Z"))
+
+    assert stale.body == {"result": "stale", "appointment": ROW, "regarding": {"entity": "lead", "id": referenced}}
+    assert contact not in json.dumps(dataverse.rows("appointments"))
+
+
 async def test_closed_appointment_reopens_for_a_newer_event(deliver: Deliver, dataverse: Any, versioned: str) -> None:
     await deliver(event(status="completed", updatedAt="2026-01-16T00:00:00Z"))
     answer = await deliver(event(subject="Follow-up", updatedAt="2026-01-17T00:00:00Z"))
