@@ -22,7 +22,7 @@ from emulators.dataverse.service_errors import (
     segment_not_found,
     version_mismatch,
 )
-from emulators.dataverse.shaping import Annotations, Shaper, etag, filter_view
+from emulators.dataverse.shaping import Annotations, Shaper, Views, etag
 from emulators.dataverse.store import Record, Store
 from emulators.dataverse.writes import Writer
 
@@ -38,6 +38,7 @@ class WebApi:
         self.store = store
         self.writer = Writer(catalog, store)
         self.shaper = Shaper(catalog, store)
+        self.views = Views()
 
     def handle(self, request: ApiRequest) -> Reply:
         try:
@@ -105,7 +106,7 @@ class WebApi:
         prefer = request.prefer()
         annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
         size = page_size(prefer)
-        rows = [(r, filter_view(table, r)) for r in self.store.all(table)]
+        rows = [(r, self.views.of(table, r)) for r in self.store.all(table)]
         page, total, more = run_query(rows, options, size)
         body: dict[str, object] = {"@odata.context": select_context(request.base_url, table, options.select)}
         if options.count:
@@ -252,7 +253,7 @@ class WebApi:
             options = parse_options(self.catalog, child, request.query)
             from emulators.dataverse.shaping import related_rows
 
-            rows = [(r, filter_view(child, r)) for r in related_rows(self.store, table, record.id, child, collection.lookup)]
+            rows = [(r, self.views.of(child, r)) for r in related_rows(self.store, table, record.id, child, collection.lookup)]
             prefer = request.prefer()
             annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
             page, total, more = run_query(rows, options, page_size(prefer))

@@ -58,6 +58,7 @@ class EmulatorCore:
             on_commit, self.store.on_commit = self.store.on_commit, None
             try:
                 self.store.clear()
+                self.api.views.clear()
                 self._seed()
             finally:
                 self.store.on_commit = on_commit

@@ -128,6 +128,7 @@ class Typed:
     evaluate: Operand
     edm: str | None
     property_name: str | None = None
+    constant: bool = False  # a literal: the same for every row
 
 
 class FilterParser:
@@ -233,11 +234,8 @@ class FilterParser:
 
     def _name(self, token: Token) -> Typed:
         word = token.text
-        if word == "null":
-            return Typed(lambda row: None, None)
-        if word in ("true", "false"):
-            value = word == "true"
-            return Typed(lambda row: value, "Edm.Boolean")
+        if word in ("null", "true", "false"):
+            return _literal(token, self.text)
         if "/" in word:
             raise bad_query(f"Navigation paths in $filter are not supported by the emulator: '{word}'.")
         return Typed(_getter(word), _property_type(self.table, word), word)
@@ -288,10 +286,11 @@ class FilterParser:
 
     def _compare(self, operator: str, left: Typed, right: Typed) -> Predicate:
         edm = _common_type(left, right, operator)
-        lhs, rhs = left.evaluate, right.evaluate
+        lhs = left.evaluate
+        rhs = _normalised_once(right, edm) if right.constant else _normalised(right.evaluate, edm)
 
         def compare(row: Row) -> bool:
-            a, b = _normalise(lhs(row), edm), _normalise(rhs(row), edm)
+            a, b = _normalise(lhs(row), edm), rhs(row)
             if operator == "eq":
                 return a == b
             if operator == "ne":
@@ -307,6 +306,15 @@ class FilterParser:
             return a <= b  # type: ignore[operator]
 
         return compare
+
+
+def _normalised_once(literal: Typed, edm: str | None) -> Operand:
+    fixed = _normalise(literal.evaluate({}), edm)
+    return lambda row: fixed
+
+
+def _normalised(evaluate: Operand, edm: str | None) -> Operand:
+    return lambda row: _normalise(evaluate(row), edm)
 
 
 def _either(left: Predicate, right: Predicate) -> Predicate:
@@ -335,26 +343,26 @@ def _property_type(table: Table, name: str) -> str:
 def _literal(token: Token, text: str) -> Typed:
     if token.kind == "STRING":
         value = token.value
-        return Typed(lambda row: value, "Edm.String")
+        return Typed(lambda row: value, "Edm.String", constant=True)
     if token.kind == "GUID":
         guid = token.text.lower()
-        return Typed(lambda row: guid, "Edm.Guid")
+        return Typed(lambda row: guid, "Edm.Guid", constant=True)
     if token.kind == "DATETIME":
         moment = to_utc_text(token.text)
         if moment is None:
             raise bad_query(f"The date-time literal '{token.text}' is not valid.")
-        return Typed(lambda row: moment, "Edm.DateTimeOffset")
+        return Typed(lambda row: moment, "Edm.DateTimeOffset", constant=True)
     if token.kind == "DATE":
         day = token.text
-        return Typed(lambda row: day, "Edm.Date")
+        return Typed(lambda row: day, "Edm.Date", constant=True)
     if token.kind == "NUMBER":
         raw = token.text.rstrip("mMdDlL")
         number: float | int = float(raw) if any(c in raw for c in ".eE") else int(raw)
         edm = "Edm.Int32" if isinstance(number, int) else "Edm.Double"
-        return Typed(lambda row: number, edm)
+        return Typed(lambda row: number, edm, constant=True)
     if token.kind == "NAME" and token.text in ("null", "true", "false"):
         value = None if token.text == "null" else token.text == "true"
-        return Typed(lambda row: value, None if value is None else "Edm.Boolean")
+        return Typed(lambda row: value, None if value is None else "Edm.Boolean", constant=True)
     where = f"'{token.text}' at position {token.position}" if token.text else f"end of input at {token.position}"
     raise bad_query(f"Syntax error at {where} in '{text}'.")
 

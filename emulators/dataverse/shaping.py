@@ -67,6 +67,25 @@ def filter_view(table: Table, record: Record) -> dict[str, object]:
     return view
 
 
+class Views:
+    """Filter views per row version: a query reads every row, but rows change rarely."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], tuple[int, dict[str, object]]] = {}
+
+    def of(self, table: Table, record: Record) -> dict[str, object]:
+        key = (table.logical_name, record.id)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == record.version:
+            return hit[1]
+        view = filter_view(table, record)
+        self._cache[key] = (record.version, view)
+        return view
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+
 class Shaper:
     def __init__(self, catalog: Catalog, store: Store) -> None:
         self.catalog = catalog
