@@ -1,0 +1,95 @@
+"""The host must accept the app: index it with the real Python worker, then apply the host's rules.
+
+Indexing runs in a fresh interpreter, as in the worker (``get_functions`` is not idempotent).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tools.host_check.rules import violations
+
+pytest.importorskip("azure_functions_runtime.loader")
+ROOT = Path(__file__).resolve().parent.parent
+
+EXPECTED = {
+    # name: (route, methods, authLevel)
+    "health": ("health", ["GET"], "ANONYMOUS"),
+    "create_booking_session": ("booking-sessions", ["POST"], "FUNCTION"),
+    "redirect_to_booking": ("booking-sessions/redirect", ["GET"], "FUNCTION"),
+    "appointment_webhook": ("webhooks/appointments", ["POST"], "ANONYMOUS"),
+    "import_schedules": ("schedules/import", ["POST"], "FUNCTION"),
+}
+
+
+def index(app_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tools.host_check.index", str(app_dir)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+
+
+def http_trigger(fn: dict) -> dict:
+    (trigger,) = [b for b in fn["bindings"] if b["type"] == "httpTrigger"]
+    return trigger
+
+
+def test_worker_indexes_every_route_of_the_contract():
+    done = index(ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    functions = json.loads(done.stdout)
+    found = {
+        fn["name"]: (http_trigger(fn)["route"], http_trigger(fn)["methods"], http_trigger(fn)["authLevel"])
+        for fn in functions
+    }
+    assert found == EXPECTED
+    assert all(fn["script_file"] == "function_app.py" for fn in functions)
+    assert violations(functions) == []
+
+
+def test_host_json_keeps_the_api_route_prefix():
+    host = json.loads((ROOT / "host.json").read_text())
+    assert host["version"] == "2.0"
+    assert host["extensions"]["http"]["routePrefix"] == "api"
+
+
+def test_indexing_catches_a_parameter_that_is_not_a_binding(tmp_path):
+    (tmp_path / "function_app.py").write_text(textwrap.dedent("""
+        import azure.functions as func
+        app = func.FunctionApp()
+
+        @app.route(route="ping")
+        def ping(request: func.HttpRequest) -> func.HttpResponse:
+            return func.HttpResponse("pong")
+    """))
+    done = index(tmp_path)
+    assert done.returncode != 0
+    assert "request" in done.stderr
+
+
+def test_rules_catch_what_only_the_host_rejects(tmp_path):
+    (tmp_path / "function_app.py").write_text(textwrap.dedent("""
+        import azure.functions as func
+        app = func.FunctionApp()
+
+        @app.function_name(name="9lives")
+        @app.route(route="admin/stats", methods=["GET"])
+        def stats(req: func.HttpRequest) -> func.HttpResponse:
+            return func.HttpResponse("{}")
+
+        @app.route(route="admin/stats", methods=["GET"])
+        def again(req: func.HttpRequest) -> func.HttpResponse:
+            return func.HttpResponse("{}")
+    """))
+    done = index(tmp_path)
+    assert done.returncode == 0, done.stderr
+    problems = violations(json.loads(done.stdout))
+    assert any("9lives: invalid function name" in p for p in problems)
+    assert sum("/admin routes" in p for p in problems) == 2
+    assert any("also served by 9lives" in p for p in problems)
