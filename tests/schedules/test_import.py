@@ -188,3 +188,33 @@ async def test_requests_for_2000_segments_are_bounded(dataverse, app_settings):
     before = dataverse.count()
     status, body, _ = await post(document)
     assert body["unchanged"] == 2000 and dataverse.count() - before <= 6
+
+
+async def test_quotes_and_non_ascii_in_names_and_emails_are_matched_literally(dataverse, app_settings):
+    users = seed_users(dataverse, ["o'neil@contoso.com"])
+    dataverse.insert("msdyn_shiftactivitytypes", {"msdyn_name": "Café 'break' \"B\"", "msdyn_shiftassignmentstatus": 192350001})
+    document = {"source": "wem's", "plan": "Plan 'A', or \"B\")", "agents": [{
+        "agentId": "id'1", "name": "Zoë O'Neil", "email": "O'Neil@contoso.com", "segments": [
+            {"activity": "Café 'break' \"B\"", "available": False, "status": "It's on",
+             "start": "2026-11-16T10:00:00Z", "end": "2026-11-16T10:15:00Z"}]}]}
+    status, body, _ = await post(document)
+    assert status == 200, body
+    assert body["referenceData"] == {"resources": 1, "activityTypes": 0, "statuses": 1, "plans": 1}
+    [booking] = dataverse.rows(BOOKINGS)
+    assert booking["name"] == "Zoë O'Neil - Café 'break' \"B\"" and booking["duration"] == 15
+    [resource] = dataverse.rows("bookableresources")
+    assert resource["_userid_value"] == users["o'neil@contoso.com"]
+    status, body, _ = await post(document)
+    assert body["unchanged"] == 1 and body["referenceData"]["plans"] == 0
+
+
+async def test_without_a_window_each_agent_replaces_the_span_of_its_own_segments(dataverse, users):
+    document = copy.deepcopy(SAMPLE)
+    del document["window"]
+    assert (await post(document))[0] == 200
+    alex = document["agents"][0]["segments"]
+    for segment in alex:
+        segment["state"] = "cancelled"
+    status, body, _ = await post(document)
+    assert status == 200 and body["removed"] == 3 and body["unchanged"] == 1
+    assert [row["name"] for row in dataverse.rows(BOOKINGS)] == ["Sam Lee - Chat"]
