@@ -129,11 +129,10 @@ def _path(loc: tuple[Any, ...], prefix: str = "$") -> str:
 
 def _problems_of(error: ValidationError, prefix: str) -> Iterator[FieldProblem]:
     for item in error.errors(include_url=False, include_input=False):
-        loc = tuple(part for part in item["loc"] if part != "function-before[_aware_datetime(), datetime]")
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] in ("model_type", "dict_type"):
             message = "must be a JSON object"
-        yield FieldProblem(_path(loc, prefix), message)
+        yield FieldProblem(_path(item["loc"], prefix), message)
 
 
 def parse_import(body: bytes) -> ScheduleImport:
