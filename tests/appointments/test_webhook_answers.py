@@ -110,7 +110,7 @@ async def test_invalid_body_lists_every_problem_and_writes_nothing(deliver: Deli
     assert dataverse.count() == 0
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'"appointment.created"', b""])
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'"appointment.created"', b"", b"\xff\xfe{}"])
 async def test_signed_non_json_gets_400(deliver: Deliver, dataverse: Any, body: bytes) -> None:
     answer = await deliver(body)
     assert answer.status == 400
