@@ -154,6 +154,22 @@ def delete(entity_set: str, row_key: Key, *, if_match: str | None = None) -> Req
     )
 
 
+def replace_related(
+    entity_set: str, row_key: Key, collection: str, items: Sequence[Mapping[str, Any]], *, if_match: str | None = None
+) -> Request:
+    """PUT a collection-valued navigation property: the related rows become exactly ``items``.
+
+    Used for an activity's parties (``appointment_activity_parties``, ref §2.9).
+    """
+    return Request(
+        "PUT",
+        f"{_row_path(entity_set, row_key)}/{collection}",
+        headers={h.CONTENT_TYPE: h.JSON, **({h.IF_MATCH: if_match} if if_match else {})},
+        json={"value": [dict(item) for item in items]},
+        idempotent=True,
+    )
+
+
 def set_state(entity_set: str, row_key: Key, *, statecode: int, statuscode: int) -> Request:
     """Change state the Web API way: PATCH ``statecode``/``statuscode`` together."""
     return update(entity_set, row_key, {"statecode": statecode, "statuscode": statuscode})

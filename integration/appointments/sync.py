@@ -13,7 +13,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from dataverse import odata
 from dataverse import requests as rq
 from dataverse.batch import ChangeSet
 from dataverse.errors import NotFound, PreconditionFailed
@@ -119,15 +118,8 @@ async def _write(client: "DataverseClient", record: AppointmentRecord, plan: Wri
 
 
 def _replace_parties(record: AppointmentRecord, *, if_match: str | None) -> rq.Request:
-    """``PUT appointments(<id>)/appointment_activity_parties``: the party list becomes exactly ours (ref §2.9)."""
-    headers = {"Content-Type": "application/json", **({"If-Match": if_match} if if_match else {})}
-    return rq.Request(
-        "PUT",
-        f"{ENTITY_SET}({odata.key(record.row_id)})/{PARTIES}",
-        headers=headers,
-        json={"value": record.parties()},
-        idempotent=True,
-    )
+    """The party list becomes exactly ours (ref §2.9)."""
+    return rq.replace_related(ENTITY_SET, record.row_id, PARTIES, record.parties(), if_match=if_match)
 
 
 def _state(state: tuple[int, int]) -> dict[str, int]:

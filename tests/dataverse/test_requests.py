@@ -37,6 +37,14 @@ def test_select_must_be_a_list_of_names():
         r.retrieve("leads", ID, select=["subject,fullname"])
 
 
+def test_replace_related_puts_the_whole_collection():
+    req = r.replace_related("appointments", ID, "appointment_activity_parties", [{"participationtypemask": 5}], if_match='W/"3"')
+    assert (req.method, req.path) == ("PUT", f"appointments({ID})/appointment_activity_parties")
+    assert req.json == {"value": [{"participationtypemask": 5}]}
+    assert req.headers["If-Match"] == 'W/"3"' and req.idempotent
+    assert "If-Match" not in r.replace_related("appointments", ID, "appointment_activity_parties", []).headers
+
+
 def test_update_is_strict_by_default_and_takes_an_etag():
     assert r.update("leads", ID, {"subject": "s"}).headers["If-Match"] == "*"
     assert r.update("leads", ID, {}, if_match='W/"12"').headers["If-Match"] == 'W/"12"'
