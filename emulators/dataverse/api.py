@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from emulators.dataverse.batch import run_batch
+from emulators.dataverse.bulk import run_bulk
 from emulators.dataverse.catalog import Catalog
 from emulators.dataverse.messages import ApiRequest, Reply
+from emulators.dataverse.metadata import csdl, entity_definitions
 from emulators.dataverse.paths import KeyRef, Segment, parse_key, split_segments
 from emulators.dataverse.query import (
     next_link,
@@ -18,11 +21,14 @@ from emulators.dataverse.schema import Table
 from emulators.dataverse.service_errors import (
     ServiceError,
     bad_payload,
+    duplicate,
+    key_missing,
     no_route,
+    record_missing,
     segment_not_found,
     version_mismatch,
 )
-from emulators.dataverse.shaping import Annotations, Shaper, Views, etag
+from emulators.dataverse.shaping import Annotations, Shaper, Views, etag, related_rows
 from emulators.dataverse.store import Record, Store
 from emulators.dataverse.writes import Writer
 
@@ -55,18 +61,12 @@ class WebApi:
         if path in ("", "/"):
             return self._service_document(request)
         if path == "$batch":
-            from emulators.dataverse.batch import run_batch
-
             return run_batch(self, request)
         if path == "$metadata":
-            from emulators.dataverse.metadata import csdl
-
             return Reply(200, {"Content-Type": "application/xml"}, csdl(self.catalog).encode())
         segments = split_segments(path)
         first = segments[0]
         if first.name == "EntityDefinitions":
-            from emulators.dataverse.metadata import entity_definitions
-
             return entity_definitions(self.catalog, request, segments)
         table = self.catalog.by_set.get(first.name)
         if table is None:
@@ -94,20 +94,22 @@ class WebApi:
                 total = len(self.store.all(table))
                 return Reply(200, {"Content-Type": "text/plain"}, str(min(total, 5000)).encode())
             if name.startswith(BULK_PREFIX) and method == "POST":
-                from emulators.dataverse.bulk import run_bulk
-
                 return run_bulk(self, request, table, name[len(BULK_PREFIX) :])
-        if rest[0].key is None and rest[0].name not in ("$count",) and not rest[0].name.startswith(BULK_PREFIX):
+        known = rest[0].name == "$count" or rest[0].name.startswith(BULK_PREFIX)
+        if not known:
             raise segment_not_found(rest[0].name)
         raise no_route(method, request.path)
 
     def _query(self, request: ApiRequest, table: Table) -> Reply:
+        return self._listing(request, table, self.store.all(table))
+
+    def _listing(self, request: ApiRequest, table: Table, records: list[Record]) -> Reply:
+        """A collection answer over `records`: query options, paging and annotations."""
         options = parse_options(self.catalog, table, request.query)
         prefer = request.prefer()
         annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
         size = page_size(prefer)
-        rows = [(r, self.views.of(table, r)) for r in self.store.all(table)]
-        page, total, more = run_query(rows, options, size)
+        page, total, more = run_query([(r, self.views.of(table, r)) for r in records], options, size)
         body: dict[str, object] = {"@odata.context": select_context(request.base_url, table, options.select)}
         if options.count:
             body["@odata.count"] = min(total, 5000)
@@ -178,8 +180,6 @@ class WebApi:
                 status = 201
             else:
                 if if_none_match == "*":
-                    from emulators.dataverse.service_errors import duplicate
-
                     raise duplicate()
                 _check_if_match(request, existing)
                 record = self.writer.update(
@@ -189,8 +189,6 @@ class WebApi:
         return self._written(request, table, record, status, f"{table.entity_set}({key.url_text()})")
 
     def _missing(self, table: Table, key: KeyRef) -> ServiceError:
-        from emulators.dataverse.service_errors import key_missing, record_missing
-
         return record_missing(table.logical_name, key.id) if key.id else key_missing(table.logical_name)
 
     # -- /set(key)/property, /nav, /collection, /nav/$ref
@@ -250,20 +248,7 @@ class WebApi:
         collection = table.collections[name]
         child = self.catalog.table(collection.child)
         if request.method == "GET":
-            options = parse_options(self.catalog, child, request.query)
-            from emulators.dataverse.shaping import related_rows
-
-            rows = [(r, self.views.of(child, r)) for r in related_rows(self.store, table, record.id, child, collection.lookup)]
-            prefer = request.prefer()
-            annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
-            page, total, more = run_query(rows, options, page_size(prefer))
-            body: dict[str, object] = {"@odata.context": select_context(request.base_url, child, options.select)}
-            if options.count:
-                body["@odata.count"] = total
-            body["value"] = [self.shaper.row(child, r, options.select, annotations, options.expand) for r, _ in page]
-            if more is not None:
-                body["@odata.nextLink"] = next_link(request.base_url, request.path, request.query, more)
-            return Reply.json(200, body, _applied(prefer, annotations, page_size(prefer)))
+            return self._listing(request, child, related_rows(self.store, table, record.id, child, collection.lookup))
         if request.method == "PUT" and collection.deep_insert:
             payload = request.json_body(table.entity_set)
             items = payload.get("value")

@@ -6,11 +6,11 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
 from emulators.dataverse.core import EmulatorCore
 from emulators.dataverse.faults import THROTTLE_MESSAGES, Fault
-from emulators.dataverse.messages import ApiRequest, Reply
+from emulators.dataverse.messages import ApiRequest, Reply, decode_query
 from emulators.dataverse.paths import API_PREFIX
 from emulators.dataverse.request_log import LoggedRequest
 from emulators.dataverse.service_errors import ServiceError, no_route
@@ -20,15 +20,6 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 DOP_HINT = "4"
 WAIT_STEP = 0.05
-
-
-def decode_query(raw: bytes) -> list[tuple[str, str]]:
-    pairs = []
-    for part in raw.decode("latin-1").split("&"):
-        if part:
-            name, _, value = part.partition("=")
-            pairs.append((unquote_plus(name), unquote_plus(value)))
-    return pairs
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -114,14 +105,18 @@ class EmulatorApp:
         if latency:
             await asyncio.sleep(latency)
         fault = core.faults.take(method, path)
-        entry = dict(method=method, path=path, query=unquote(scope.get("query_string", b"").decode("latin-1")), headers=headers, body=body)
+        raw_query = unquote(scope.get("query_string", b"").decode("latin-1"))
+
+        def logged(status: int | None) -> LoggedRequest:
+            return LoggedRequest(method, path, raw_query, headers, status, body)
+
         if fault is not None and fault.kind == "hang":
             if not await self._wait(fault.seconds, generation):
                 fault = Fault("reset")
             else:
                 fault = None
         if fault is not None and fault.kind == "reset":
-            core.log.add(LoggedRequest(status=None, **entry))  # type: ignore[arg-type]
+            core.log.add(logged(None))
             if drop_connection(send):
                 return
             raise ConnectionAbortedError("fault: connection reset")
@@ -138,7 +133,7 @@ class EmulatorApp:
         reply.headers["x-ms-dop-hint"] = DOP_HINT
         if reply.status >= 400:
             reply.headers["REQ_ID"] = reply.headers["x-ms-service-request-id"]
-        core.log.add(LoggedRequest(status=reply.status, **entry))  # type: ignore[arg-type]
+        core.log.add(logged(reply.status))
         await send_reply(send, reply)
 
     async def _wait(self, seconds: float, generation: int) -> bool:

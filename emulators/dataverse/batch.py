@@ -9,7 +9,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from emulators.dataverse.messages import ApiRequest, Reply
+from emulators.dataverse.messages import ApiRequest, Reply, decode_query
 from emulators.dataverse.paths import API_PREFIX
 from emulators.dataverse.service_errors import PAYLOAD, ServiceError, no_route
 
@@ -164,8 +164,6 @@ def _inner_request(batch: ApiRequest, operation: Operation, content_ids: dict[st
         elif target.startswith("/"):
             raise no_route(operation.method, target)
     path, _, query = target.partition("?")
-    from emulators.dataverse.asgi import decode_query
-
     return ApiRequest(
         operation.method,
         unquote(path),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import unquote_plus
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from emulators.dataverse.service_errors import ServiceError
+from emulators.dataverse.service_errors import ServiceError, bad_payload
 
 JSON_TYPE = "application/json; odata.metadata=minimal"
 
@@ -28,8 +29,6 @@ class ApiRequest:
         return parse_prefer(self.headers.get("prefer", ""))
 
     def json_body(self, entity_set: str) -> dict[str, object]:
-        from emulators.dataverse.service_errors import bad_payload
-
         try:
             data = json.loads(self.body or b"null")
         except ValueError:
@@ -58,6 +57,15 @@ class Reply:
     @classmethod
     def empty(cls, status: int = 204, headers: dict[str, str] | None = None) -> Reply:
         return cls(status, dict(headers or {}))
+
+
+def decode_query(raw: bytes) -> list[tuple[str, str]]:
+    pairs = []
+    for part in raw.decode("latin-1").split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((unquote_plus(name), unquote_plus(value)))
+    return pairs
 
 
 def parse_prefer(header: str) -> dict[str, str]:

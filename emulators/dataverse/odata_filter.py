@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from emulators.dataverse.schema import EDM_TYPES, Kind, Table
+from emulators.dataverse.schema import EDM_TYPES, Table
 from emulators.dataverse.service_errors import ServiceError, bad_query, unknown_property
 from emulators.dataverse.values import to_utc_text
 
@@ -432,5 +432,3 @@ def compile_filter(table: Table, text: str, aliases: Mapping[str, str] | None = 
     except (IndexError, ValueError):
         raise bad_query(f"Syntax error in '$filter={text}'.") from None
 
-
-__all__ = ["compile_filter", "tokenize", "Kind"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from emulators.dataverse.catalog import Catalog
 from emulators.dataverse.odata_filter import Predicate, compile_filter
+from emulators.dataverse.ordering import order_rows
 from emulators.dataverse.schema import Table
 from emulators.dataverse.service_errors import ServiceError, bad_query, unknown_property
 from emulators.dataverse.shaping import Expansion
@@ -156,23 +157,6 @@ def parse_expand(
     return tuple(expansions)
 
 
-def _sort_key(value: object) -> tuple[int, object]:
-    if value is None:
-        return (0, "")
-    if isinstance(value, str):
-        return (1, value.casefold())
-    return (1, value)
-
-
-def order_rows(
-    rows: list[tuple[Record, dict[str, object]]], orderby: Sequence[tuple[str, bool]]
-) -> list[tuple[Record, dict[str, object]]]:
-    ordered = list(rows)
-    for name, descending in reversed(orderby):
-        ordered.sort(key=lambda pair: _sort_key(pair[1].get(name)), reverse=descending)
-    return ordered
-
-
 def encode_skiptoken(offset: int) -> str:
     cookie = json.dumps({"pagenumber": offset}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(cookie).decode().rstrip("=")
@@ -226,5 +210,3 @@ def run_query(
     more = offset + limit < total
     return page, total, (offset + limit) if more else None
 
-
-Shape = Callable[[Record], dict[str, object]]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emulators.dataverse.catalog import Catalog
+from emulators.dataverse.ordering import order_rows
 from emulators.dataverse.schema import Table
 from emulators.dataverse.store import Record, Store
 from emulators.dataverse.values import formatted
@@ -160,8 +161,6 @@ class Shaper:
         return value if isinstance(value, str) else None
 
     def _expanded(self, table: Table, record: Record, expansion: Expansion, annotations: Annotations) -> object:
-        from emulators.dataverse.query import order_rows
-
         if not expansion.collection:
             lookup = table.navigation(expansion.navigation)
             assert lookup is not None
