@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 import time
@@ -30,6 +31,8 @@ class DataverseEmulator(EmulatorCore):
     def start(self, host: str = "127.0.0.1", port: int = 0) -> DataverseEmulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
+        if not _is_loopback(host):
+            raise ValueError(f"the emulator serves loopback only; {host!r} is not a loopback address")
         # proto=IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted sockets; without it every
         # answer written in two pieces waits ~40 ms for a delayed ACK.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -91,3 +94,12 @@ class DataverseEmulator(EmulatorCore):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -128,3 +128,9 @@ def test_demo_seed_and_start_stop():
         assert httpx.get(f"{url}/api/data/v9.2/leads").status_code == 200
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/api/data/v9.2/leads")
+
+
+def test_only_loopback_addresses_are_served():
+    """Brief: servers bind to 127.0.0.1 only."""
+    with pytest.raises(ValueError):
+        DataverseEmulator().start(host="0.0.0.0")
