@@ -90,6 +90,3 @@ class TimelinePage:
             subject, start, end, state, location = cells
             entries.append(TimelineEntry(subject, _instant(start), _instant(end), state, location))
         return entries
-
-    def title(self) -> str:
-        return self.page.locator("h1").inner_text()

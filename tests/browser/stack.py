@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION_COLUMN = "new_bookingversion"
@@ -31,8 +32,6 @@ class DemoStack:
         return str(self.app.keys.default_key)
 
     def redirect_url(self, entity: str, record_id: str, code: str | None = None) -> str:
-        from urllib.parse import urlencode
-
         query = {"entity": entity, "id": record_id, "code": self.function_key if code is None else code}
         return f"{self.app.url}/api/booking-sessions/redirect?{urlencode(query)}"
 

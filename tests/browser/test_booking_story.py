@@ -7,6 +7,8 @@ booking page offered, never from constants.
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -115,3 +117,27 @@ def test_a_refused_redirect_shows_a_problem_and_opens_no_session(
     assert page.url.startswith(stack.app.url)
     assert '"status"' in page.content() and "Traceback" not in page.content()
     assert stack.booking.sessions == {}
+
+
+def test_a_webhook_signed_with_another_secret_changes_nothing_until_redelivered(
+    stack: DemoStack, page: Any, timeline: Callable[[str, str], TimelinePage],
+) -> None:
+    """The signature is the webhook's only authentication; a refused event is not lost."""
+    lead_id = _seeded(stack, "leads", "ben@example.com")["leadid"]
+    lead_timeline = timeline("leads", lead_id)
+    booking = _open_booking_page(stack, page, "lead", lead_id)
+    app_secret = stack.booking.webhook_secret
+    dataverse_requests = stack.dataverse.count()
+    stack.booking.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    try:
+        booking.book(0, subject="Signed elsewhere", location="", notes="")
+        refused = _delivered(stack)
+    finally:
+        stack.booking.webhook_secret = app_secret
+    assert refused and {d["status"] for d in refused} == {401}
+    assert stack.dataverse.count() == dataverse_requests, "a refused webhook must not reach Dataverse"
+    assert lead_timeline.entries() == []
+
+    stack.booking.redeliver(refused[0]["webhook_id"])
+    assert _delivered(stack)[-1]["status"] == 200
+    assert [e.subject for e in lead_timeline.entries()] == ["Signed elsewhere"]
