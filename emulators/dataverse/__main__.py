@@ -7,6 +7,7 @@ import json
 import signal
 import threading
 
+from emulators.dataverse.persistence import DataFileError
 from emulators.dataverse.server import DataverseEmulator
 
 
@@ -26,10 +27,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
-    emulator = DataverseEmulator(
-        custom_columns=json.loads(args.custom_columns), data_file=args.data, seed_demo=args.seed_demo
-    )
-    emulator.start(args.host, args.port)
+    try:
+        emulator = DataverseEmulator(
+            custom_columns=json.loads(args.custom_columns), data_file=args.data, seed_demo=args.seed_demo
+        )
+        emulator.start(args.host, args.port)
+    except DataFileError as exc:
+        raise SystemExit(str(exc)) from None
     print(f"Dataverse emulator on {emulator.url} (API {emulator.api_url}, controls {emulator.url}/_emulator/)", flush=True)
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -10,12 +10,21 @@ from pathlib import Path
 from emulators.dataverse.store import Store
 
 
+class DataFileError(Exception):
+    """The data file cannot be read back; the message says what to do."""
+
+
 def load(store: Store, path: Path) -> bool:
     """Fill the store from `path`; False when there is no file yet."""
     if not path.exists():
         return False
-    with path.open(encoding="utf-8") as handle:
-        store.restore(json.load(handle))
+    try:
+        with path.open(encoding="utf-8") as handle:
+            store.restore(json.load(handle))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataFileError(
+            f"The data file {path} is damaged ({type(exc).__name__}); delete it to start from the seed again."
+        ) from None
     return True
 
 

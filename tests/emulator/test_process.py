@@ -113,3 +113,16 @@ def test_reset_over_http_restores_the_demo_seed(server):
     assert httpx.post(f"{server}/_emulator/reset").status_code == 204
     names = [r["firstname"] for r in httpx.get(f"{server}/_emulator/rows/leads").json()["value"]]
     assert "Temp" not in names and "Ana" in names
+
+
+def test_a_damaged_data_file_is_named_without_a_traceback(tmp_path):
+    """--data: a file that is not the emulator's JSON stops start-up with a message saying what to do."""
+    damaged = tmp_path / "rows.json"
+    damaged.write_text("{broken")
+    done = subprocess.run(
+        [sys.executable, "-m", "emulators.dataverse", "--port", "0", "--data", str(damaged)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1
+    assert str(damaged) in done.stderr and "delete it" in done.stderr
+    assert "Traceback" not in done.stderr
