@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from integration.settings import Settings
@@ -27,33 +28,31 @@ for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
-def _pool() -> dict[tuple[Any, ...], Any]:
+def _pooled(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     loop = asyncio.get_running_loop()
     pool = _pools.get(loop)
     if pool is None:
         pool = _pools[loop] = {}
-    return pool
+    if key not in pool:
+        pool[key] = build()
+    return pool[key]
 
 
 def dataverse_client(settings: Settings) -> "DataverseClient":
-    key = ("dataverse", settings.dataverse_url, settings.dataverse_auth)
-    pool = _pool()
-    client = pool.get(key)
-    if client is None:
+    def build() -> "DataverseClient":
         from dataverse import DataverseClient
         from dataverse.auth import AzureIdentityAuth
 
         auth = None if settings.dataverse_auth == "none" else AzureIdentityAuth(settings.dataverse_url)
-        client = pool[key] = DataverseClient(settings.dataverse_url, auth=auth)
-    return client
+        return DataverseClient(settings.dataverse_url, auth=auth)
+
+    return _pooled(("dataverse", settings.dataverse_url, settings.dataverse_auth), build)
 
 
 def booking_client(settings: Settings) -> "BookingClient":
-    key = ("booking", settings.booking_api_url, settings.booking_api_key)
-    pool = _pool()
-    client = pool.get(key)
-    if client is None:
+    def build() -> "BookingClient":
         from booking_client import BookingClient
 
-        client = pool[key] = BookingClient(settings.booking_api_url, api_key=settings.booking_api_key)
-    return client
+        return BookingClient(settings.booking_api_url, api_key=settings.booking_api_key)
+
+    return _pooled(("booking", settings.booking_api_url, settings.booking_api_key), build)
