@@ -1,8 +1,9 @@
 """How long to wait before retrying, within a bounded budget.
 
-The budget keeps a throttled Dataverse from holding an HTTP call open past the point where
-its caller gives up: once the next wait would overrun ``max_total_wait`` the client stops
-and raises, carrying ``retry_after`` so the HTTP layer can answer 503 + Retry-After.
+The budget keeps a throttled or hanging Dataverse from holding an HTTP call open past the
+point where its caller gives up: once the time spent so far (attempts and waits) plus the
+next wait would overrun ``max_total_wait``, the client stops and raises, carrying
+``retry_after`` so the HTTP layer can answer 503/504 + Retry-After.
 """
 
 from __future__ import annotations

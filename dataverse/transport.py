@@ -67,7 +67,7 @@ class Transport:
     async def send(self, request: Request) -> httpx.Response:
         """Send with retries; returns a success (or a status in ``settled_on_retry`` on a retry)."""
         client_request_id = str(uuid.uuid4())
-        waited = 0.0
+        started = time.monotonic()
         refreshed = False
         attempt = 0
         while True:
@@ -94,13 +94,12 @@ class Transport:
             if not retryable or attempt >= self.retry.max_attempts:
                 raise _give_up(failure, self.retry, attempt)
             wait = self.retry.delay(attempt, failure.retry_after)
-            if waited + wait > self.retry.max_total_wait:
+            if time.monotonic() - started + wait > self.retry.max_total_wait:
                 raise _give_up(failure, self.retry, attempt, wait)
             log.info(
                 "dataverse retry %s %s after %s, waiting %.2fs (attempt %d)",
                 request.method, request.entity_set, failure.status or type(failure).__name__, wait, attempt,
             )
-            waited += wait
             await asyncio.sleep(wait)
 
     async def _attempt(

@@ -222,6 +222,16 @@ async def test_a_hang_on_a_read_is_retried(dataverse):
         assert isinstance(await client.query_all("leads"), list)
 
 
+async def test_the_budget_counts_time_spent_hanging_not_only_waits(dataverse):
+    """A hang that already used the budget is not retried: the caller gets Timeout (504), not minutes later."""
+    dataverse.faults.hang(3, seconds=1)
+    policy = RetryPolicy(max_attempts=5, max_total_wait=0.5, base_delay=0.01, max_delay=0.05)
+    async with DataverseClient(dataverse.url, retry=policy, timeout=httpx.Timeout(0.4, connect=1.0)) as client:
+        with pytest.raises(errors.Timeout):
+            await client.query_all("leads")
+    assert dataverse.count(method="GET", path="/leads") == 1
+
+
 async def test_headers_on_the_wire_and_one_client_request_id_per_call(client, dataverse):
     dataverse.faults.throttle(1, retry_after=0)
     await client.query_all("leads", page_size=7)
