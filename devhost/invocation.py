@@ -7,9 +7,13 @@ pool, as in the Python worker, so a blocking function does not stall the others.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import inspect
+import threading
+import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 import azure.functions as func
@@ -24,6 +28,46 @@ class Answer:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+class InvocationContext(func.Context):
+    """The ``context`` the worker passes to a function that declares one: ids and names, no tracing."""
+
+    def __init__(self, function_name: str, function_directory: str = "") -> None:
+        self._invocation_id = str(uuid.uuid4())
+        self._function_name = function_name
+        self._function_directory = function_directory
+        self._local = threading.local()
+        self._local.invocation_id = self._invocation_id
+
+    @property
+    def invocation_id(self) -> str:
+        return self._invocation_id
+
+    @property
+    def function_name(self) -> str:
+        return self._function_name
+
+    @property
+    def function_directory(self) -> str:
+        return self._function_directory
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return self._local
+
+    @property
+    def trace_context(self) -> Any:
+        return None
+
+    @property
+    def retry_context(self) -> Any:
+        return None
+
+
+def _wants_context(handler: Callable[..., Any]) -> bool:
+    """As the worker decides: a parameter named ``context`` that is not a binding."""
+    return "context" in inspect.signature(handler).parameters
 
 
 class UnsupportedReturn(TypeError):
@@ -68,9 +112,12 @@ def to_answer(result: object) -> Answer:
 
 
 async def invoke(function: HttpFunction, request: func.HttpRequest, executor: Executor) -> Answer:
+    arguments: dict[str, Any] = {function.trigger_arg: request}
+    if function.trigger_arg != "context" and _wants_context(function.handler):
+        arguments["context"] = InvocationContext(function.name)
     if function.is_async:
-        result = await function.handler(**{function.trigger_arg: request})
+        result = await function.handler(**arguments)
     else:
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(executor, lambda: function.handler(**{function.trigger_arg: request}))
+        result = await loop.run_in_executor(executor, lambda: function.handler(**arguments))
     return to_answer(result)

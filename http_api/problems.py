@@ -8,6 +8,7 @@ stack trace, secret or personal data in the answer or the log.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import math
@@ -110,14 +111,29 @@ def _client_error_answer(exc: BaseException) -> func.HttpResponse | None:
     return None
 
 
-def answers_problems(handler: Handler) -> Handler:
-    """Wrap an async handler so that every exception becomes a problem answer."""
+def answers_problems(handler: Handler) -> Callable[..., Awaitable[func.HttpResponse]]:
+    """Wrap an async handler so that every exception becomes a problem answer.
+
+    The wrapper also takes the host's ``context`` (the worker passes it to a function that
+    declares it) so every log line of the request carries the invocation id, and logs one
+    summary line per request (see :mod:`integration.observability`).
+    """
 
     @functools.wraps(handler)
-    async def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-        try:
-            return await handler(req)
-        except Exception as exc:  # noqa: BLE001 - this is the one place that answers for all errors
-            return answer_for(exc)
+    async def wrapper(req: func.HttpRequest, context: func.Context = None) -> func.HttpResponse:  # type: ignore[assignment]
+        from integration.observability import invocation_scope
 
+        with invocation_scope(handler.__name__, context) as invocation:
+            try:
+                response = await handler(req)
+            except Exception as exc:  # noqa: BLE001 - this is the one place that answers for all errors
+                response = answer_for(exc)
+            invocation.status = response.status_code
+            return response
+
+    # functools.wraps points inspect.signature at the handler; the worker and the devhost must
+    # see the wrapper's own parameters to pass ``context``.
+    del wrapper.__wrapped__
+    wrapper.__annotations__ = {"req": func.HttpRequest, "context": func.Context, "return": func.HttpResponse}
+    wrapper.__signature__ = inspect.signature(wrapper)  # type: ignore[attr-defined]
     return wrapper
