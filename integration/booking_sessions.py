@@ -8,7 +8,6 @@ stays on the configured booking host.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ from booking_client import CrmReference, Customer, SessionRequest
 from dataverse.errors import NotFound
 from integration.clients import booking_client, dataverse_client
 from integration.errors import FieldProblem, InvalidInput, PayloadTooLarge, RecordNotFound, UpstreamRejected
+from integration.json_input import json_path, parse_json
 from integration.settings import SESSION_PLACEHOLDER, Settings, load_settings
 
 MAX_BODY_BYTES = 16 * 1024
@@ -66,11 +66,7 @@ def request_from_body(body: bytes) -> BookingSessionRequest:
     """Step 0 for ``POST``: the JSON body, capped in size, every problem reported by JSON path."""
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("The body is not JSON.", [FieldProblem("$", "must be a JSON object")]) from None
-    return _validated(data, _json_path)
+    return _validated(parse_json(body), json_path)
 
 
 def request_from_query(params: Mapping[str, str]) -> BookingSessionRequest:
@@ -159,10 +155,6 @@ _MESSAGES = {
 
 
 Loc = tuple[int | str, ...]
-
-
-def _json_path(loc: Loc) -> str:
-    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
 
 
 def _query_name(loc: Loc) -> str:

@@ -7,7 +7,6 @@ block is validated: they are acknowledged, not rejected.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -25,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from integration.errors import FieldProblem, InvalidInput
+from integration.json_input import json_path, parse_json
 
 HANDLED_TYPES = frozenset({"appointment.created", "appointment.updated", "appointment.cancelled", "appointment.canceled"})
 
@@ -107,10 +107,7 @@ class AppointmentEvent(_Model):
 
 def parse_event(body: bytes) -> AppointmentEvent | None:
     """Validate a verified body; ``None`` for an event type this app does not handle."""
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput("The body is not valid JSON.", problems=[FieldProblem("$", "is not valid JSON")]) from exc
+    document = parse_json(body)
     if not isinstance(document, dict):
         raise InvalidInput("The body must be a JSON object.", problems=[FieldProblem("$", "must be an object")])
     event_type = document.get("type")
@@ -132,13 +129,6 @@ def _problems(exc: ValidationError) -> list[FieldProblem]:
             loc = (*loc, "email")
         problems.append(FieldProblem(json_path(loc), _message(error)))
     return problems
-
-
-def json_path(loc: tuple[int | str, ...]) -> str:
-    path = "$"
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
 
 
 def _message(error: Any) -> str:

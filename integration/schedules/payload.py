@@ -7,7 +7,6 @@ nothing is written from a payload that is only partly valid.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -16,6 +15,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from integration.errors import FieldProblem, InvalidInput, PayloadTooLarge
+from integration.json_input import json_path, parse_json
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_AGENTS = 10_000
@@ -123,27 +123,19 @@ class ScheduleImport(_Model):
 _segment_adapter = TypeAdapter(Segment)
 
 
-def _path(loc: tuple[Any, ...], prefix: str = "$") -> str:
-    return prefix + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
-
-
 def _problems_of(error: ValidationError, prefix: str) -> Iterator[FieldProblem]:
     for item in error.errors(include_url=False, include_input=False):
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] in ("model_type", "dict_type"):
             message = "must be a JSON object"
-        yield FieldProblem(_path(item["loc"], prefix), message)
+        yield FieldProblem(json_path(item["loc"], prefix), message)
 
 
 def parse_import(body: bytes) -> ScheduleImport:
     """Decode and validate a request body; raise InvalidInput listing every problem."""
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The body is over {MAX_BODY_BYTES // (1024 * 1024)} MiB.")
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidInput("The body is not JSON.", [FieldProblem("$", "is not valid JSON")]) from None
-    return validate_import(document)
+    return validate_import(parse_json(body))
 
 
 def validate_import(document: Any) -> ScheduleImport:

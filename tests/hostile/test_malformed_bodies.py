@@ -16,27 +16,8 @@ from tests.hostile.bodies import MALFORMED, nested_arrays
 from tests.hostile.conftest import AGENT_EMAIL, LEAD_ID
 from tests.hostile.routes import BOOKING_SESSIONS, POST_ROUTES, SCHEDULE_IMPORT, WEBHOOK
 
-DEEP_NESTING_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="bug: json.loads raises RecursionError (not a ValueError) on deep nesting; the route answers 500",
-)
-HUGE_INTEGER_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="bug: parse_event catches JSONDecodeError only; an integer over 4300 digits raises ValueError -> 500",
-)
-_KNOWN_BUGS = {
-    ("huge integer", WEBHOOK): HUGE_INTEGER_BUG,
-    ("10,000 nested arrays (over 16 KiB)", SCHEDULE_IMPORT): DEEP_NESTING_BUG,
-    ("10,000 nested arrays (over 16 KiB)", WEBHOOK): DEEP_NESTING_BUG,
-    ("5,000 nested arrays", SCHEDULE_IMPORT): DEEP_NESTING_BUG,
-    ("5,000 nested arrays", WEBHOOK): DEEP_NESTING_BUG,
-    ("5,000 nested arrays", BOOKING_SESSIONS): DEEP_NESTING_BUG,
-    ("2,000 nested objects", SCHEDULE_IMPORT): DEEP_NESTING_BUG,
-    ("2,000 nested objects", WEBHOOK): DEEP_NESTING_BUG,
-    ("2,000 nested objects", BOOKING_SESSIONS): DEEP_NESTING_BUG,
-}
 CASES = [
-    pytest.param(name, route, id=f"{route.rsplit('/', 1)[-1]}-{name}", marks=_KNOWN_BUGS.get((name, route), ()))
+    pytest.param(name, route, id=f"{route.rsplit('/', 1)[-1]}-{name}")
     for route in POST_ROUTES
     for name in MALFORMED
 ]
