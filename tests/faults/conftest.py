@@ -17,6 +17,7 @@ import pytest
 
 from tests.appointments.delivery import signed_headers
 from tests.conftest import ROOT, WEBHOOK_SECRET
+from tests.log_privacy_plugin import register_secret
 
 SANDBOX_API_KEY = "faults-sandbox-key-91c2"  # test-only
 CLIENT_TIMEOUT = 0.5
@@ -89,6 +90,8 @@ def host(host_settings: dict[str, str]) -> Iterator[Any]:
     from devhost import DevHost
 
     with DevHost(app_dir=ROOT, settings=host_settings) as served:
+        for key in (served.keys.master_key, *served.keys.host_keys.values()):
+            register_secret(key)
         yield served
 
 
