@@ -54,8 +54,11 @@ class SyncOutcome:
 
 
 async def sync_appointment(
-    client: "DataverseClient", data: AppointmentData, *, source: str, version_column: str | None
+    client: "DataverseClient", data: AppointmentData, *, source: str, version_column: str | None, creation: bool = False
 ) -> SyncOutcome:
+    """Apply one event. ``creation`` marks an ``appointment.created`` event: without a version
+    column it is the one event known to be older than any other, so when the row already
+    exists (an update or cancel came first) it changes nothing."""
     row_id = appointment_row_id(source, data.appointmentId)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         snapshot = await read_snapshot(client, data, row_id, version_column)
@@ -69,6 +72,8 @@ async def sync_appointment(
         plan = plan_writes(record, stored)
         if plan.empty:
             return SyncOutcome("unchanged", row_id, customer)
+        if creation and stored is not None and not version_column:
+            return SyncOutcome("stale", row_id, _stored_regarding(stored, snapshot.known_customer()))
         try:
             await _write(client, record, plan, etag=None if stored is None else stored.get("@odata.etag") or "*")
         except (PreconditionFailed, NotFound):

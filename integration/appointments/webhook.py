@@ -33,6 +33,7 @@ async def handle_delivery(body: bytes, headers: Mapping[str, str]) -> dict[str, 
         event.data,
         source=settings.booking_source,
         version_column=settings.appointment_version_column,
+        creation=event.type == "appointment.created",
     )
     log.info("webhook %s: %s appointment %s", delivery_id, outcome.result, outcome.appointment)
     return outcome.as_answer()

@@ -73,10 +73,12 @@ async def test_cancel_before_create_leaves_one_cancelled_appointment(deliver: De
 
     assert cancel.body["result"] == "created"
     assert state(appointment(dataverse)) == (2, 4)
-    # without a version column a late create reopens it (the last applied wins; docs/appointment-webhook.md)
+    # without a version column a create is still known to be the oldest event: it changes nothing
     late_create = await deliver(event())
-    assert late_create.body["result"] == "updated"
-    assert state(appointment(dataverse)) == (0, 1)
+    assert late_create.body["result"] == "stale"
+    assert state(appointment(dataverse)) == (2, 4)
+    again = await deliver(event())
+    assert again.body["result"] == "stale" and len(dataverse.rows("appointments")) == 1
 
 
 async def test_cancel_before_create_with_versions(deliver: Deliver, dataverse: Any, versioned: str) -> None:
