@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from integration.errors import FieldProblem, InvalidInput
 from integration.json_input import json_path, parse_json
+from integration.times import UtcDateTime
 
 HANDLED_TYPES = frozenset({"appointment.created", "appointment.updated", "appointment.cancelled", "appointment.canceled"})
 
@@ -70,9 +71,9 @@ class Staff(_Model):
 class AppointmentData(_Model):
     appointmentId: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     status: Annotated[Status, BeforeValidator(_spelling)]
-    updatedAt: AwareDatetime
-    start: AwareDatetime
-    end: AwareDatetime
+    updatedAt: UtcDateTime
+    start: UtcDateTime
+    end: UtcDateTime
     subject: Text | None = None
     location: Text | None = None
     notes: Text | None = None

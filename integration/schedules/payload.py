@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from integration.errors import FieldProblem, InvalidInput, PayloadTooLarge
 from integration.json_input import json_path, parse_json
+from integration.times import utc_instant
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_AGENTS = 10_000
 MAX_SEGMENTS = 100_000
 MAX_PROBLEMS = 1_000
 MAX_NAME_LENGTH = 100
-MIN_YEAR = 1753
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -37,11 +37,9 @@ def _aware_datetime(value: Any) -> datetime:
         raise ValueError("is not an ISO-8601 date-time") from None
     if parsed.tzinfo is None:
         raise ValueError("must carry an offset or Z")
-    if parsed.year < MIN_YEAR:
-        raise ValueError(f"must not be before {MIN_YEAR} (Dataverse's earliest date)")
     if parsed.microsecond:
         raise ValueError("must not have fractional seconds (Dataverse keeps whole seconds)")
-    return parsed.astimezone(timezone.utc)
+    return utc_instant(parsed)
 
 
 def _state(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -23,7 +24,7 @@ def test_the_contract_example_is_valid() -> None:
     parsed = parse_event(json.dumps(event(crmReference={"entity": "lead", "id": "6F1C2B8E-0000-4000-8000-000000000001"}, staff={"email": "advisor@bank.example"})).encode())
     assert parsed is not None
     assert parsed.data.crmReference is not None and parsed.data.crmReference.id == "6f1c2b8e-0000-4000-8000-000000000001"
-    assert parsed.data.start.utcoffset().total_seconds() == -5 * 3600
+    assert parsed.data.start == datetime(2026, 1, 20, 20, 0, tzinfo=timezone.utc)  # 15:00-05:00, held in UTC
 
 
 def test_canceled_is_read_as_cancelled() -> None:
@@ -93,3 +94,16 @@ def test_missing_type_is_a_problem() -> None:
     document = event()
     del document["type"]
     assert "$.type" in problems(document)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("start", "9999-12-31T20:00:00-05:00"), ("end", "0001-01-01T01:00:00+05:00"), ("updatedAt", "1700-01-01T00:00:00Z")],
+)
+def test_times_dataverse_cannot_store_are_a_400_naming_the_field(field: str, value: str) -> None:
+    document = {"type": "appointment.updated", "data": {
+        "appointmentId": "apt_1", "status": "scheduled", "updatedAt": "2026-01-15T14:03:20Z",
+        "start": "2026-01-20T15:00:00Z", "end": "2026-01-20T15:30:00Z", "customer": {"email": "a@b.co"}, field: value}}
+    with pytest.raises(InvalidInput) as caught:
+        parse_event(json.dumps(document).encode())
+    assert f"$.data.{field}" in [p.path for p in caught.value.problems]

@@ -160,3 +160,12 @@ def test_dates_before_dataverse_minimum_are_rejected():
     doc["agents"][0]["segments"][0]["start"] = "1700-11-16T14:00:00Z"
     doc["window"]["start"] = "1700-01-01T00:00:00Z"
     assert "$.agents[0].segments[0].start" in problems(doc)
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T20:00:00-05:00", "1700-06-01T00:00:00Z"])
+def test_times_dataverse_cannot_store_are_a_400_naming_the_field(value):
+    document = {"source": "wem", "agents": [{"agentId": "a1", "name": "A", "email": "a@b.co", "segments": [
+        {"activity": "Phone", "available": True, "status": "Scheduled", "start": value, "end": "9999-12-31T23:00:00Z"}]}]}
+    with pytest.raises(InvalidInput) as caught:
+        parse_import(json.dumps(document).encode())
+    assert "$.agents[0].segments[0].start" in [p.path for p in caught.value.problems]
