@@ -107,8 +107,9 @@ class EmulatorApp:
         fault = core.faults.take(method, path)
         raw_query = unquote(scope.get("query_string", b"").decode("latin-1"))
 
-        def logged(status: int | None) -> LoggedRequest:
-            return LoggedRequest(method, path, raw_query, headers, status, body)
+        def log(status: int | None) -> None:
+            if core.generation == generation:  # a request that began before a reset() is not in the new log
+                core.log.add(LoggedRequest(method, path, raw_query, headers, status, body))
 
         if fault is not None and fault.kind == "hang":
             if not await self._wait(fault.seconds, generation):
@@ -116,7 +117,7 @@ class EmulatorApp:
             else:
                 fault = None
         if fault is not None and fault.kind == "reset":
-            core.log.add(logged(None))
+            log(None)
             if drop_connection(send):
                 return
             raise ConnectionAbortedError("fault: connection reset")
@@ -133,7 +134,7 @@ class EmulatorApp:
         reply.headers["x-ms-dop-hint"] = DOP_HINT
         if reply.status >= 400:
             reply.headers["REQ_ID"] = reply.headers["x-ms-service-request-id"]
-        core.log.add(logged(reply.status))
+        log(reply.status)
         await send_reply(send, reply)
 
     async def _wait(self, seconds: float, generation: int) -> bool:

@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a hung request interrupted by reset() is logged into the fresh log")
 def test_a_hang_interrupted_by_reset_leaves_the_new_log_empty(dataverse) -> None:
     dataverse.faults.hang(1, seconds=30, path="leads")
     def request() -> None:
