@@ -6,7 +6,8 @@ too, so a flow only catches what it can do something about.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -20,69 +21,50 @@ class FieldProblem:
         return {"path": self.path, "message": self.message}
 
 
-@dataclass
 class IntegrationError(Exception):
-    detail: str
-    status: int = field(default=500, init=False)
-    title: str = field(default="Integration error", init=False)
-    retry_after: float | None = field(default=None, init=False)
+    status = 500
+    title = "Integration error"
+    retry_after: float | None = None
 
-    def __post_init__(self) -> None:
-        super().__init__(self.detail)
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
 
 
-@dataclass
 class InvalidInput(IntegrationError):
     """The request is malformed; ``problems`` lists every problem found, by JSON path."""
 
-    problems: list[FieldProblem] = field(default_factory=list)
+    status, title = 400, "Invalid request"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.status, self.title = 400, "Invalid request"
+    def __init__(self, detail: str, problems: Iterable[FieldProblem] = ()):
+        super().__init__(detail)
+        self.problems = list(problems)
 
 
-@dataclass
 class RecordNotFound(IntegrationError):
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.status, self.title = 404, "Record not found"
+    status, title = 404, "Record not found"
 
 
-@dataclass
 class PayloadTooLarge(IntegrationError):
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.status, self.title = 413, "Payload too large"
+    status, title = 413, "Payload too large"
 
 
-@dataclass
 class SignatureRejected(IntegrationError):
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.status, self.title = 401, "Invalid webhook signature"
+    status, title = 401, "Invalid webhook signature"
 
 
-@dataclass
 class UpstreamRejected(IntegrationError):
     """An upstream system answered with an error or with something we cannot use."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.status, self.title = 502, "Bad answer from an upstream system"
+    status, title = 502, "Bad answer from an upstream system"
 
 
-@dataclass
 class UpstreamUnavailable(IntegrationError):
-    """An upstream system is throttling, down or unreachable: the caller should retry later."""
+    """An upstream system is throttling, down, unreachable or slow: the caller should retry later."""
 
-    seconds: float = 5.0
-    timed_out: bool = False
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.retry_after = self.seconds
-        if self.timed_out:
-            self.status, self.title = 504, "Upstream system timed out"
-        else:
-            self.status, self.title = 503, "Upstream system unavailable"
+    def __init__(self, detail: str, seconds: float = 5.0, timed_out: bool = False):
+        super().__init__(detail)
+        self.retry_after = seconds
+        self.status, self.title = (
+            (504, "Upstream system timed out") if timed_out else (503, "Upstream system unavailable")
+        )
