@@ -7,6 +7,7 @@ stack trace, secret or personal data in the answer or the log.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import json
@@ -87,8 +88,9 @@ def _client_error_answer(exc: BaseException) -> func.HttpResponse | None:
     """
     dv = sys.modules.get("dataverse.errors")
     if dv is not None and isinstance(exc, dv.DataverseError):
+        # A Dataverse timeout is an outage like any other: CONTRACT §2.3/§2.4 promise 503 for those.
         if isinstance(exc, dv.Timeout):
-            return problem(504, "Dataverse timed out", "Dataverse did not answer in time.", retry_after=exc.retry_after or 5)
+            return problem(503, "Dataverse unavailable", "Dataverse did not answer in time; retry later.", retry_after=exc.retry_after or 5)
         if isinstance(exc, (dv.Throttled, dv.Unavailable)):
             return problem(
                 503, "Dataverse unavailable", "Dataverse is throttling or unavailable; retry later.",
@@ -111,13 +113,28 @@ def _client_error_answer(exc: BaseException) -> func.HttpResponse | None:
     return None
 
 
-def answers_problems(handler: Handler) -> Callable[..., Awaitable[func.HttpResponse]]:
+DEADLINE_SECONDS = 25.0
+"""How long a request may take before it is answered 503 + Retry-After: under the patience of
+a ribbon button (30 s) and of webhook senders (15-30 s), and far under the host's 230 s."""
+
+
+def deadline_passed() -> func.HttpResponse:
+    return problem(503, "Took too long", "The request could not be completed in time; it is safe to retry.", retry_after=5)
+
+
+def answers_problems(
+    handler: Handler | None = None, *, deadline: float = DEADLINE_SECONDS
+) -> Any:
     """Wrap an async handler so that every exception becomes a problem answer.
 
+    The handler is cancelled at ``deadline`` seconds and answered 503 + Retry-After; the
+    flows write in atomic steps with deterministic ids, so a retry completes what was cut.
     The wrapper also takes the host's ``context`` (the worker passes it to a function that
     declares it) so every log line of the request carries the invocation id, and logs one
     summary line per request (see :mod:`integration.observability`).
     """
+    if handler is None:
+        return functools.partial(answers_problems, deadline=deadline)
 
     @functools.wraps(handler)
     async def wrapper(req: func.HttpRequest, context: func.Context = None) -> func.HttpResponse:  # type: ignore[assignment]
@@ -125,7 +142,10 @@ def answers_problems(handler: Handler) -> Callable[..., Awaitable[func.HttpRespo
 
         with invocation_scope(handler.__name__, context) as invocation:
             try:
-                response = await handler(req)
+                async with asyncio.timeout(deadline) as limit:
+                    response = await handler(req)
+            except TimeoutError as exc:
+                response = deadline_passed() if limit.expired() else answer_for(exc)
             except Exception as exc:  # noqa: BLE001 - this is the one place that answers for all errors
                 response = answer_for(exc)
             invocation.status = response.status_code

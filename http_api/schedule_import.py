@@ -11,7 +11,7 @@ bp = func.Blueprint()
 
 @bp.function_name(name="import_schedules")
 @bp.route(route="schedules/import", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@answers_problems
+@answers_problems(deadline=200)
 async def import_schedules(req: func.HttpRequest) -> func.HttpResponse:
     from integration.schedules.importer import import_from_body
 

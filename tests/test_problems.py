@@ -63,3 +63,32 @@ def test_unexpected_error_is_a_500_without_its_message_or_trace(caplog):
     assert "ana@example.com" not in text and "Traceback" not in text and "KeyError" not in text
     assert "ana@example.com" not in caplog.text
     assert "KeyError" in caplog.text
+
+
+def test_a_request_past_its_deadline_is_cancelled_and_answered_503():
+    cancelled = []
+
+    @answers_problems(deadline=0.05)
+    async def slow(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+        return func.HttpResponse("late")
+
+    resp = asyncio.run(slow(func.HttpRequest("GET", "/api/x", body=b"")))
+    assert (resp.status_code, resp.headers["Retry-After"]) == (503, "5")
+    assert body(resp)["title"] == "Took too long" and cancelled == [True]
+
+
+def test_a_timeout_error_from_inside_is_not_mistaken_for_the_deadline():
+    resp = answer(TimeoutError("socket"))
+    assert resp.status_code == 500
+
+
+def test_a_dataverse_timeout_is_an_outage_503():
+    from dataverse import errors
+
+    resp = answer(errors.Timeout("no answer", client_request_id="c1"))
+    assert resp.status_code == 503 and int(resp.headers["Retry-After"]) >= 1

@@ -163,7 +163,7 @@ def test_default_state_is_committed(client, key, dv) -> None:
     assert run(client, key, payload)["created"] == 2
 
 
-# Timeouts take the app's own time limits (about 10 s for the booking API, 30 s for Dataverse).
+# Timeouts take the app's own time limits (about 10 s for the booking API; Dataverse timeouts are outages: 503).
 
 def test_booking_api_timeout_is_504_with_retry_after(client, key, dv, booking) -> None:
     lead = dv.create("leads", {"lastname": "Diaz", "subject": "x"})
@@ -174,8 +174,8 @@ def test_booking_api_timeout_is_504_with_retry_after(client, key, dv, booking) -
 
 
 @pytest.mark.skipif(not os.environ.get("CONTRACT_SLOW"), reason="30 s: set CONTRACT_SLOW=1")
-def test_dataverse_timeout_is_504_with_retry_after(client, key, dv, dataverse) -> None:
+def test_dataverse_timeout_is_503_with_retry_after(client, key, dv, dataverse) -> None:
     dataverse.faults.hang(50, seconds=120)
     answer = client.post(IMPORT, headers=key, json=sample())
     dataverse.faults.clear()
-    unavailable(answer, (503, 504))
+    unavailable(answer, (503,))

@@ -53,7 +53,7 @@ async def test_the_client_rides_out_a_short_fault(dataverse, sandbox, http, lead
 LASTING = {
     "429 beyond the retry budget": (lambda f: f.throttle(10, retry_after=30, path="leads"), 503, 30),
     "lasting 503": (lambda f: f.fail(10, status=503, path="leads"), 503, None),
-    "lasting hang": (lambda f: f.hang(10, seconds=30, path="leads"), 504, None),
+    "lasting hang": (lambda f: f.hang(10, seconds=30, path="leads"), 503, None),
     "lasting resets": (lambda f: f.reset_connection(10, path="leads"), 503, None),
 }
 

@@ -32,7 +32,7 @@ LASTING = {  # fault -> (script it, expected status)
     "503": (lambda f, where: f.fail(10, status=503, **where), 503),
     "429 beyond budget": (lambda f, where: f.throttle(10, retry_after=30, **where), 503),
     "reset": (lambda f, where: f.reset_connection(10, **where), 503),
-    "hang": (lambda f, where: f.hang(10, seconds=30, **where), 504),
+    "hang": (lambda f, where: f.hang(10, seconds=30, **where), 503),  # a Dataverse timeout is an outage: 503
 }
 
 
