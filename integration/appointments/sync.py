@@ -109,10 +109,12 @@ async def _write(client: "DataverseClient", record: AppointmentRecord, plan: Wri
     else:
         if plan.reopen:
             writes.append(rq.update(ENTITY_SET, record.row_id, _state(OPEN), if_match=guard() or "*"))
-        if plan.write_fields:
+        # The etag guards a PATCH of the row itself: If-Match on a PUT of a navigation collection
+        # is not documented, so a change of parties alone still rides on a guarded PATCH.
+        if plan.write_fields or (plan.write_parties and not writes):
             writes.append(rq.upsert(ENTITY_SET, record.row_id, record.fields(), if_match=guard()))
         if plan.write_parties:
-            writes.append(_replace_parties(record, if_match=guard()))
+            writes.append(_replace_parties(record))
     if plan.close:
         writes.append(rq.update(ENTITY_SET, record.row_id, _state(plan.close), if_match=guard() or "*"))
     if len(writes) == 1:
@@ -122,9 +124,9 @@ async def _write(client: "DataverseClient", record: AppointmentRecord, plan: Wri
         result.raise_for_error()
 
 
-def _replace_parties(record: AppointmentRecord, *, if_match: str | None) -> rq.Request:
+def _replace_parties(record: AppointmentRecord) -> rq.Request:
     """The party list becomes exactly ours (ref §2.9)."""
-    return rq.replace_related(ENTITY_SET, record.row_id, PARTIES, record.parties(), if_match=if_match)
+    return rq.replace_related(ENTITY_SET, record.row_id, PARTIES, record.parties())
 
 
 def _state(state: tuple[int, int]) -> dict[str, int]:

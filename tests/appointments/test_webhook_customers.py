@@ -152,3 +152,23 @@ async def test_unknown_staff_member_leaves_no_organizer(deliver: Deliver, datave
     answer = await deliver(event(staff={"email": "nobody@bank.example"}))
 
     assert parties(dataverse, answer.body["appointment"]) == {(answer.body["regarding"]["id"], 5)}
+
+
+async def test_a_new_staff_member_alone_changes_the_organizer_under_the_rows_etag(
+    deliver: Deliver, dataverse: Any, staff_user: str
+) -> None:
+    """Only the parties differ: the PUT of the party list rides on a PATCH guarded by the row's etag."""
+    other = dataverse.insert("systemusers", {"firstname": "Bo", "lastname": "Banker", "internalemailaddress": "bo@bank.example"})
+    first = await deliver(event(staff={"email": STAFF_EMAIL}))
+    customer = first.body["regarding"]["id"]
+    dataverse.clear_log()
+
+    answer = await deliver(event(type_="appointment.updated", staff={"email": "bo@bank.example"}))
+
+    assert answer.body["result"] == "updated"
+    assert parties(dataverse, answer.body["appointment"]) == {(customer, 5), (other, 7)}
+    [write] = [r for r in dataverse.requests if r.method == "POST" and r.path.endswith("$batch")][-1:]
+    text = write.body.decode()
+    patch = text.index("PATCH ")
+    put = text.index("PUT ")
+    assert patch < put and "If-Match: W/" in text[patch:put] and "If-Match" not in text[put:]
