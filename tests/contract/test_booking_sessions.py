@@ -56,10 +56,10 @@ def test_caller_supplied_customer_data_is_ignored(client, key, dv, booking) -> N
     hostile = {"firstName": "Mallory", "lastName": "X", "email": "mallory@evil.example", "phone": "+1999"}
     answer = client.post(ROUTE, headers=key, json={"regarding": {"entity": "lead", "id": lead},
                                                     "customer": hostile, "email": "mallory@evil.example"})
-    assert answer.status_code in (201, 400), answer.text
-    for call in session_calls(booking):
-        assert call["json"]["customer"]["email"] == "ana.diaz@example.com"
-        assert "mallory" not in str(call["json"]).lower()
+    assert answer.status_code == 201, answer.text  # extra fields are ignored, not an error
+    [call] = session_calls(booking)
+    assert call["json"]["customer"]["email"] == "ana.diaz@example.com"
+    assert "mallory" not in str(call["json"]).lower()
 
 
 def test_appointment_id_is_passed_for_a_reschedule(client, key, dv, booking) -> None:
