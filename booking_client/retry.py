@@ -30,7 +30,6 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)
 
 
-NO_RETRIES = RetryPolicy(attempts=1)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

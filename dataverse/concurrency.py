@@ -25,10 +25,6 @@ class AdaptiveLimit:
     def limit(self) -> int:
         return self._limit
 
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight
-
     def apply_hint(self, hint: str | None) -> None:
         """Follow the service's recommended degree of parallelism, never above the configured limit."""
         if not hint:

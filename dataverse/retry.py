@@ -34,9 +34,6 @@ class RetryPolicy:
         return self.backoff(attempt)
 
 
-NO_RETRY = RetryPolicy(max_attempts=1, max_total_wait=0.0)
-
-
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a ``Retry-After`` header; Dataverse sends integer seconds. HTTP dates are not used by it."""
     if value is None:
