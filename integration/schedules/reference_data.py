@@ -2,7 +2,8 @@
 
 What exists is read in as few requests as possible (``In`` filters over the names or ids the
 schedule uses); only what is missing is created, in bulk, with deterministic ids so that two
-imports racing each other, or a retry after an outage, never create a second row.
+imports racing each other, or a retry after an outage, never create a second row: a chunk
+refused as a duplicate is re-read and only its missing rows are created.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ async def ensure_resources(
                 "UserId@odata.bind": f"/systemusers({user})",
             }
     created = await _create_missing(client, "bookableresources", "bookableresource", "bookableresourceid",
-                                    list(missing.values()))
+                                    list(missing.values()), gate)
     for user, row in missing.items():
         by_user[user] = row["bookableresourceid"]
     return {agent_id: by_user[user] for agent_id, user in user_of.items()}, created
@@ -171,7 +172,7 @@ async def ensure_named(
         for name, body in wanted.items() if name not in ids
     }
     created = await _create_missing(client, table.entity_set, table.logical_name, table.primary_key,
-                                    list(missing.values()))
+                                    list(missing.values()), gate)
     ids.update({name: body[table.primary_key] for name, body in missing.items()})
     return {name: ids[name] for name in wanted}, created
 
@@ -192,26 +193,32 @@ async def _query_in(
 
 
 async def _create_missing(
-    client: "DataverseClient", entity_set: str, logical_name: str, primary_key: str, rows: list[dict[str, Any]]
+    client: "DataverseClient", entity_set: str, logical_name: str, primary_key: str, rows: list[dict[str, Any]],
+    gate: asyncio.Semaphore,
 ) -> int:
-    """Create ``rows`` in one CreateMultiple; rows that a concurrent import created meanwhile are fine.
+    """Create ``rows`` a CreateMultiple chunk at a time; returns how many this import created.
 
-    Returns how many rows this call created.
+    A chunk refused as a duplicate (a concurrent import created some of its rows) is settled on
+    its own: one read of its ids, then one CreateMultiple of the rows still missing. Rows found
+    already there are not counted, so ``referenceData`` reports only this import's rows.
     """
-    if not rows:
-        return 0
-    try:
-        await client.create_multiple(entity_set, logical_name, rows, primary_key=primary_key)
-        return len(rows)
-    except dv_errors.Duplicate:
-        pass
     created = 0
-    for row in rows:  # someone else created some of them: find out which, row by row
-        try:
-            await client.create(entity_set, row, primary_key=primary_key)
-            created += 1
-        except dv_errors.Duplicate:
-            continue
+    for start in range(0, len(rows), client.chunk_size):
+        pending = rows[start : start + client.chunk_size]
+        while pending:
+            try:
+                await client.create_multiple(entity_set, logical_name, pending, primary_key=primary_key)
+            except dv_errors.Duplicate:
+                found = await _query_in(client, entity_set, [primary_key], primary_key,
+                                        [row[primary_key] for row in pending], gate)
+                existing = {row[primary_key].lower() for row in found}
+                missing = [row for row in pending if row[primary_key] not in existing]
+                if len(missing) == len(pending):
+                    raise  # not one of these ids exists: the duplicate is about something else
+                pending = missing
+            else:
+                created += len(pending)
+                pending = []
     return created
 
 

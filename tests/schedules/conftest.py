@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Collection
 from typing import Any
 
 import azure.functions as func
+import httpx
 import pytest
 
 from dataverse import DataverseClient, RetryPolicy
@@ -37,3 +39,33 @@ async def client(dataverse):
     """A client with quick retries, for tests that drive the flow directly through an outage."""
     async with DataverseClient(dataverse.url, retry=FAST_RETRY) as c:
         yield c
+
+
+class Tampered(httpx.AsyncHTTPTransport):
+    """Real HTTP to the emulator, tampering with the requests whose URL path ends with ``suffix``.
+
+    ``before(n, request)`` runs before the n-th such request is sent (a concurrent writer acts);
+    the answers to the requests numbered in ``lose`` are read, then dropped (the write landed,
+    the client never hears of it).
+    """
+
+    def __init__(
+        self, suffix: str, *, before: Callable[[int, httpx.Request], None] | None = None,
+        lose: Collection[int] = (),
+    ) -> None:
+        super().__init__()
+        self.suffix, self.before, self.lose, self.seen = suffix, before, lose, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith(self.suffix):
+            return await super().handle_async_request(request)
+        self.seen += 1
+        number = self.seen
+        if self.before is not None:
+            self.before(number, request)
+        response = await super().handle_async_request(request)
+        if number in self.lose:
+            await response.aread()
+            await response.aclose()
+            raise httpx.ReadError("the answer was lost", request=request)
+        return response
