@@ -100,7 +100,7 @@ async def import_schedule(
     summary = ImportSummary(
         created=created.created,
         updated=created.updated + updated.updated,
-        unchanged=changes.unchanged,
+        unchanged=changes.unchanged + created.unchanged,
         removed=removed.removed,
         skipped=_skipped(refs, desired + changes.remove, created, updated, removed),
         referenceData=ReferenceCounts(**refs.created),

@@ -1,9 +1,12 @@
-"""Writing bookings in bulk, and isolating the rows Dataverse rejects.
+"""Writing bookings in bulk, and settling the chunks Dataverse refuses.
 
-CreateMultiple and UpdateMultiple are all-or-nothing: when a chunk is refused for a row's
-content, the chunk is split in halves and retried until the refused rows stand alone, so
-one bad segment costs about 2·log2(chunk) extra requests and the rest still goes in.
-Outages and throttling are not isolated: they propagate, and a re-run completes the work.
+CreateMultiple and UpdateMultiple are all-or-nothing. A create chunk refused as a duplicate
+key (a lost answer that the client retried, a concurrent import, a row outside what was
+read) is re-read with one ``In`` query and only the difference is written: CreateMultiple for
+the rows still missing, UpdateMultiple for the rows that differ. A chunk refused for a row's
+content is split in halves until the refused rows stand alone, so one bad segment costs
+about 2·log2(chunk) extra requests and the rest still goes in. Outages and throttling are
+not isolated: they propagate, and a re-run completes the work.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dataverse import errors as dv
-from integration.schedules.bookings import ENTITY_SET, LOGICAL_NAME, PRIMARY_KEY, Desired
+from dataverse.odata import in_filters
+from integration.schedules.bookings import (
+    ENTITY_SET, LOGICAL_NAME, PRIMARY_KEY, SELECT, Booking, Desired, existing_booking,
+)
 from integration.schedules.tasks import all_or_first_error
 
 if TYPE_CHECKING:
@@ -26,12 +32,14 @@ _ROW_ERRORS = (dv.BadRequest, dv.NotFound, dv.PreconditionFailed)
 """Refusals caused by a row's content, worth isolating; anything else stops the import."""
 
 Progress = Callable[[int], None]
+Write = Callable[[Sequence[Desired]], Awaitable[None]]
 
 
 @dataclass
 class WriteOutcome:
     created: int = 0
     updated: int = 0
+    unchanged: int = 0  # meant to be created, found already holding the desired values
     removed: int = 0
     rejected: list[tuple[str, dv.DataverseError]] = field(default_factory=list)  # (booking id, error)
 
@@ -40,41 +48,87 @@ async def create(
     client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> WriteOutcome:
-    outcome = WriteOutcome()
-
-    async def send(chunk: Sequence[Desired]) -> None:
-        await client.create_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk],
-                                     chunk_size=len(chunk), primary_key=PRIMARY_KEY)
-        outcome.created += len(chunk)
-
-    async def alone(item: Desired, error: dv.DataverseError) -> None:
-        if not isinstance(error, dv.Duplicate):
-            raise error
-        # The id exists outside what was read (another resource or window): bring it in line.
-        body = item.booking.body()
-        del body[PRIMARY_KEY]
-        await client.update(ENTITY_SET, item.booking.id, body)
-        outcome.updated += 1
-
-    await _in_chunks(items, chunk_size, gate, progress, send, alone, outcome)
-    return outcome
+    writer = _Writer(client, gate)
+    await _in_chunks(items, chunk_size, progress, writer.create)
+    return writer.outcome
 
 
 async def update(
     client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> WriteOutcome:
-    outcome = WriteOutcome()
+    writer = _Writer(client, gate)
+    await _in_chunks(items, chunk_size, progress, writer.update)
+    return writer.outcome
 
-    async def send(chunk: Sequence[Desired]) -> None:
-        await client.update_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk], chunk_size=len(chunk))
-        outcome.updated += len(chunk)
 
-    async def alone(item: Desired, error: dv.DataverseError) -> None:
-        raise error
+class _Writer:
+    """Bulk writes of bookings, each refused chunk settled with as few requests as it takes."""
 
-    await _in_chunks(items, chunk_size, gate, progress, send, alone, outcome)
-    return outcome
+    def __init__(self, client: "DataverseClient", gate: asyncio.Semaphore) -> None:
+        self.client = client
+        self.gate = gate
+        self.outcome = WriteOutcome()
+
+    async def create(self, chunk: Sequence[Desired]) -> None:
+        try:
+            async with self.gate:
+                await self.client.create_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk],
+                                                  chunk_size=len(chunk), primary_key=PRIMARY_KEY)
+        except dv.Duplicate as error:
+            await self._settle_duplicates(chunk, error)
+        except _ROW_ERRORS as error:
+            await self._split(chunk, error, self.create)
+        else:
+            self.outcome.created += len(chunk)
+
+    async def update(self, chunk: Sequence[Desired]) -> None:
+        try:
+            async with self.gate:
+                await self.client.update_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk],
+                                                  chunk_size=len(chunk))
+        except _ROW_ERRORS as error:
+            await self._split(chunk, error, self.update)
+        else:
+            self.outcome.updated += len(chunk)
+
+    async def _settle_duplicates(self, chunk: Sequence[Desired], error: dv.DataverseError) -> None:
+        """Some of the chunk exists: read which, then create what is missing and update what differs.
+
+        Each round finds at least one more row, so a concurrent writer cannot make this loop;
+        when none of the ids exists the duplicate is about something else, isolated by halves.
+        """
+        held = await self._read(chunk)
+        if not held:
+            await self._split(chunk, error, self.create)
+            return
+        missing = [d for d in chunk if d.booking.id not in held]
+        changed = [d for d in chunk if d.booking.id in held and held[d.booking.id] != d.booking]
+        self.outcome.unchanged += len(chunk) - len(missing) - len(changed)
+        if missing:
+            await self.create(missing)
+        if changed:
+            await self.update(changed)
+
+    async def _split(self, chunk: Sequence[Desired], error: dv.DataverseError, write: Write) -> None:
+        """Halves until the refused row stands alone; it is reported, the rest goes in."""
+        if len(chunk) == 1:
+            self.outcome.rejected.append((chunk[0].booking.id, error))
+            return
+        middle = len(chunk) // 2
+        await write(chunk[:middle])
+        await write(chunk[middle:])
+
+    async def _read(self, chunk: Sequence[Desired]) -> dict[str, Booking]:
+        """The chunk's bookings as Dataverse holds them, by id: one query per URL-sized ``In`` filter."""
+
+        async def one(id_filter: str) -> list[Booking]:
+            async with self.gate:
+                rows = await self.client.query_all(ENTITY_SET, select=list(SELECT), filter=id_filter)
+            return [existing_booking(row) for row in rows]
+
+        parts = await all_or_first_error(one(f) for f in in_filters(PRIMARY_KEY, [d.booking.id for d in chunk]))
+        return {booking.id: booking for part in parts for booking in part}
 
 
 async def remove(
@@ -103,33 +157,9 @@ async def remove(
     return outcome
 
 
-async def _in_chunks(
-    items: Sequence[Desired],
-    chunk_size: int,
-    gate: asyncio.Semaphore,
-    progress: Progress,
-    send: Callable[[Sequence[Desired]], Awaitable[None]],
-    alone: Callable[[Desired, dv.DataverseError], Awaitable[None]],
-    outcome: WriteOutcome,
-) -> None:
-    async def isolate(chunk: Sequence[Desired]) -> None:
-        try:
-            async with gate:
-                await send(chunk)
-        except _ROW_ERRORS as error:
-            if len(chunk) > 1:
-                middle = len(chunk) // 2
-                await isolate(chunk[:middle])
-                await isolate(chunk[middle:])
-                return
-            try:
-                async with gate:
-                    await alone(chunk[0], error)
-            except _ROW_ERRORS as final:
-                outcome.rejected.append((chunk[0].booking.id, final))
-
-    async def top(chunk: Sequence[Desired]) -> None:
-        await isolate(chunk)
+async def _in_chunks(items: Sequence[Desired], chunk_size: int, progress: Progress, write: Write) -> None:
+    async def one(chunk: Sequence[Desired]) -> None:
+        await write(chunk)
         progress(len(chunk))
 
-    await all_or_first_error((top(items[i : i + chunk_size]) for i in range(0, len(items), chunk_size)))
+    await all_or_first_error((one(items[i : i + chunk_size]) for i in range(0, len(items), chunk_size)))
