@@ -26,12 +26,8 @@ WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5"  # test-only s
 def dataverse_server() -> Iterator["object"]:
     from emulators.dataverse import DataverseEmulator
 
-    emulator = DataverseEmulator(custom_columns={"appointment": {"new_bookingversion": "string"}})
-    emulator.start()
-    try:
+    with DataverseEmulator(custom_columns={"appointment": {"new_bookingversion": "string"}}) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture

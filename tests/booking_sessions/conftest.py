@@ -14,11 +14,8 @@ from tests.booking_sessions.app_calls import BOOKING_API_KEY
 def booking_server() -> Iterator[Any]:
     from emulators.booking import BookingSandbox
 
-    sandbox = BookingSandbox(api_key=BOOKING_API_KEY).start()
-    try:
+    with BookingSandbox(api_key=BOOKING_API_KEY) as sandbox:
         yield sandbox
-    finally:
-        sandbox.stop()
 
 
 @pytest.fixture

@@ -28,12 +28,9 @@ SETTING_PREFIXES = ("DATAVERSE_", "BOOKING_", "APPOINTMENT_", "AZURE_")
 def booking_system() -> Iterator[Any]:
     from emulators.booking import BookingSandbox
 
-    sandbox = BookingSandbox(api_key=API_KEY, webhook_secret=WEBHOOK_SECRET,
-                             retry_delays=(0.05, 0.05), max_retry_after=0.2).start()
-    try:
+    with BookingSandbox(api_key=API_KEY, webhook_secret=WEBHOOK_SECRET,
+                             retry_delays=(0.05, 0.05), max_retry_after=0.2) as sandbox:
         yield sandbox
-    finally:
-        sandbox.stop()
 
 
 @pytest.fixture

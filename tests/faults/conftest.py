@@ -55,14 +55,11 @@ def release_hangs(dataverse: Any, host: Any) -> Iterator[None]:
 def booking_server() -> Iterator[Any]:
     from emulators.booking import BookingSandbox
 
-    sandbox = BookingSandbox(
+    with BookingSandbox(
         api_key=SANDBOX_API_KEY, webhook_secret=WEBHOOK_SECRET, retry_delays=(0.05,) * 6, max_retry_after=0.1,
         delivery_timeout=5.0,
-    ).start()
-    try:
+    ) as sandbox:
         yield sandbox
-    finally:
-        sandbox.stop()
 
 
 @pytest.fixture

@@ -42,11 +42,8 @@ KEYS = {
 def booking_sandbox() -> Iterator[Any]:
     from emulators.booking import BookingSandbox
 
-    sandbox = BookingSandbox(api_key=BOOKING_API_KEY).start()
-    try:
+    with BookingSandbox(api_key=BOOKING_API_KEY) as sandbox:
         yield sandbox
-    finally:
-        sandbox.stop()
 
 
 @pytest.fixture(scope="package")
