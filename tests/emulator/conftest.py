@@ -25,8 +25,8 @@ def api(dataverse, _session_client: httpx.Client) -> httpx.Client:
 
 
 def error_of(response: httpx.Response) -> dict[str, str]:
-    """The Dataverse error body, after checking it has the documented shape (ref §8.1)."""
-    assert response.headers["content-type"].startswith("application/json")
+    """The Dataverse error body, after checking it has the documented shape (ref §8.1, §12.11)."""
+    assert response.headers["content-type"] == "application/json; odata.metadata=minimal", response.headers
     body = response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
     return body["error"]
