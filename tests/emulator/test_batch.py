@@ -90,6 +90,7 @@ def test_failed_changeset_rolls_back_everything(api, dataverse):
     assert response.status_code == 400
     assert statuses(response) == [400]
     assert "0x80044331" in response.text and "REQ_ID: " in response.text
+    assert "changesetresponse_" not in response.text, "ref §5.2: the failing part alone, no changeset wrapper"
     assert dataverse.rows("leads") == [] and dataverse.rows("appointments") == []
 
 
