@@ -25,7 +25,7 @@ def discover() -> list[str]:
 def main(argv: list[str]) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    names = argv or discover()
+    names = [arg for arg in argv if not arg.startswith("-")] or discover()  # options are the modules' own
     failed = 0
     for name in names:
         module = importlib.import_module(f"benchmarks.{name}")
