@@ -1,71 +1,27 @@
-"""The booking sandbox sends real signed webhooks over HTTP; the app's handler receives them."""
+"""The booking sandbox sends real signed webhooks over HTTP to the app served by the devhost."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import azure.functions as func
 import httpx
 import pytest
 
+from devhost import DevHost
 from emulators.booking import BookingSandbox
-from tests.appointments.conftest import STAFF_EMAIL, call_handler
-
-
-class HandlerServer:
-    """A loopback HTTP server that turns each POST into a Functions request for the webhook handler."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        loop = self.loop
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length", "0")))
-                req = func.HttpRequest("POST", self.path, headers=dict(self.headers.items()), body=raw)
-                answer = asyncio.run_coroutine_threadsafe(call_handler(req), loop).result(timeout=30)
-                body = json.dumps(answer.body).encode()
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    if name.lower() != "content-length":
-                        self.send_header(name, value)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/api/webhooks/appointments"
-        self.threads = [
-            threading.Thread(target=self.loop.run_forever, daemon=True),
-            threading.Thread(target=self.server.serve_forever, daemon=True),
-        ]
-
-    def __enter__(self) -> "HandlerServer":
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.threads[0].join(5)
-        self.loop.close()
+from tests.appointments.conftest import STAFF_EMAIL
+from tests.conftest import ROOT
 
 
 @pytest.fixture
-def sandbox(app_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[BookingSandbox]:
-    with HandlerServer() as receiver, BookingSandbox(webhook_url=receiver.url, retry_delays=(0.2,)) as booking:
-        monkeypatch.setenv("BOOKING_WEBHOOK_SECRET", booking.webhook_secret)
-        yield booking
+def sandbox(app_settings: dict[str, str]) -> Iterator[BookingSandbox]:
+    """The sandbox delivers to the app served by the devhost, as it would to the Functions host."""
+    with BookingSandbox(retry_delays=(0.2,)) as booking:
+        settings = {**app_settings, "BOOKING_WEBHOOK_SECRET": booking.webhook_secret}
+        with DevHost(ROOT, settings=settings) as host:
+            booking.webhook_url = f"{host.url}/api/webhooks/appointments"
+            yield booking
 
 
 def test_sandbox_booking_reaches_dataverse(sandbox: BookingSandbox, dataverse: Any) -> None:
