@@ -62,7 +62,12 @@ def _send(case: Any, host: Any) -> Any:
     header_info = case.meta.components.get(ParameterLocation.HEADER) if case.meta else None
     if header_info is not None and header_info.mode == GenerationMode.NEGATIVE:
         return case.call(base_url=base_url)  # the generated, invalid signature headers: must be 401
-    body = b"" if isinstance(case.body, NotSet) else json.dumps(case.body, allow_nan=True).encode()
+    if isinstance(case.body, NotSet):
+        body = b""
+    elif isinstance(case.body, bytes):
+        body = case.body  # a generated non-JSON body, sent as it is
+    else:
+        body = json.dumps(case.body, allow_nan=True).encode()
     return case.call(base_url=base_url, headers=signed_headers(body, CURRENT_SECRET), data=body)
 
 
