@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import threading
 
 from .stand_in import IdentityStandIn
 
@@ -16,6 +15,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cert-dir", default=None, help="where to write ca.pem and the server certificate")
     parser.add_argument("--token-lifetime", type=int, default=3600, help="access token lifetime in seconds")
     args = parser.parse_args(argv)
+    stopping = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stopping)  # the server thread inherits the mask; main waits below
     stand_in = IdentityStandIn(tenant_id=args.tenant, token_lifetime=args.token_lifetime, port=args.port,
                                cert_dir=args.cert_dir).start()
     print(f"Identity stand-in on {stand_in.url} (CA certificate: {stand_in.ca_path})", flush=True)
@@ -23,10 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  IDENTITY_ENDPOINT={stand_in.identity_endpoint}", flush=True)
     print(f"  IDENTITY_HEADER={stand_in.identity_header}", flush=True)
     print(f"  controls under {stand_in.url}/_identity/ (docs/identity-stand-in.md)", flush=True)
-    stopped = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
-    stopped.wait()
+    signal.sigwait(stopping)
     stand_in.stop()
 
 

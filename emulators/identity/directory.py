@@ -163,6 +163,11 @@ class Directory:
     def add_app(self, name: str, *, client_id: str | None = None, tenant_id: str | None = None,
                 **settings: Any) -> App:
         app = App(client_id or new_id(), tenant_id or self.home_tenant_id, name, **settings)
+        if app.tenant_id not in self.tenants or app.client_id in self.apps:
+            raise ValueError("unknown tenant or client id already registered")
+        for uri in app.identifier_uris:
+            if self.resource(app.tenant_id, uri) is not None:
+                raise ValueError(f"identifier URI {uri} is already used in tenant {app.tenant_id}")
         self.apps[app.client_id] = app
         return app
 

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 
+@dataclass
 class OAuthError(Exception):
-    def __init__(self, status: int, error: str, code: int, message: str, *,
-                 retry_after: int | None = None, claims: str | None = None) -> None:
-        super().__init__(f"AADSTS{code}: {message}")
-        self.status = status
-        self.error = error
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
-        self.claims = claims
+    """An error answer of the token or authorize endpoint; ``status`` is the HTTP status."""
+
+    status: int
+    error: str
+    code: int  # the AADSTS number
+    message: str
+    retry_after: int | None = None
+    claims: str | None = None  # a Conditional Access claims challenge
+
+    def __str__(self) -> str:
+        return self.description
 
     @property
     def description(self) -> str:

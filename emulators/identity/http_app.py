@@ -212,9 +212,10 @@ def _admin_routes(stand_in: "IdentityStandIn") -> list[Route]:
     def add_app(body: dict[str, Any]) -> dict[str, Any]:
         with_secret = bool(body.pop("secret", False))
         app = stand_in.add_app(**body)
+        secret = app.add_secret() if with_secret else None
         answer = app.public()
-        if with_secret:
-            answer["secret"] = app.add_secret()
+        if secret is not None:
+            answer["secret"] = secret
         return answer
 
     def add_managed_identity(body: dict[str, Any]) -> dict[str, Any]:

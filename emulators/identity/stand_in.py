@@ -76,11 +76,11 @@ class IdentityStandIn:
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        server, thread = self._server, self._thread
         self._server = self._thread = None
+        if server is not None and thread is not None:
+            server.should_exit = True
+            thread.join(timeout=10)
         if self._own_cert_dir is not None:
             shutil.rmtree(self._own_cert_dir, ignore_errors=True)
             self._own_cert_dir = None

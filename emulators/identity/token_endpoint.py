@@ -222,13 +222,9 @@ class TokenEndpoint:
 
     def _authorization_code(self, tenant: Tenant, form: dict[str, str], authorization: str | None,
                             token_url: str) -> dict[str, Any]:
-        client, acr = self.authenticate(tenant, form, authorization, token_url, allow_public=True)
-        code = form.get("code")
-        if not code:
-            raise errors.missing("code")
-        grant = self.state.codes.get(code)
-        if grant is None or grant.tenant_id != tenant.tenant_id:
-            raise errors.invalid_grant(70000, "The provided value for the 'code' parameter is not valid.")
+        client, acr, grant = self._stored_grant(
+            tenant, form, authorization, token_url, "code", self.state.codes,
+            errors.invalid_grant(70000, "The provided value for the 'code' parameter is not valid."))
         if grant.used:
             raise errors.invalid_grant(54005, "OAuth2 Authorization code was already redeemed, please retry with a "
                                        "new valid code or use an existing refresh token.")
@@ -258,13 +254,9 @@ class TokenEndpoint:
 
     def _refresh_token(self, tenant: Tenant, form: dict[str, str], authorization: str | None,
                        token_url: str) -> dict[str, Any]:
-        client, acr = self.authenticate(tenant, form, authorization, token_url, allow_public=True)
-        value = form.get("refresh_token")
-        if not value:
-            raise errors.missing("refresh_token")
-        grant = self.state.refresh_tokens.get(value)
-        if grant is None or grant.tenant_id != tenant.tenant_id:
-            raise errors.invalid_grant(9002313, "Invalid request. Request is malformed or invalid.")
+        client, acr, grant = self._stored_grant(
+            tenant, form, authorization, token_url, "refresh_token", self.state.refresh_tokens,
+            errors.invalid_grant(9002313, "Invalid request. Request is malformed or invalid."))
         if grant.client_id != client.client_id:
             raise errors.invalid_grant(70000, "The refresh token was issued to a different client.")
         if grant.expires_at <= self.state.clock.now():
@@ -281,6 +273,19 @@ class TokenEndpoint:
         return self._delegated_answer(client, acr, user, resource, resource_id, names, oidc, form)
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _stored_grant(self, tenant: Tenant, form: dict[str, str], authorization: str | None, token_url: str,
+                      parameter: str, store: dict[str, DelegatedGrant],
+                      unknown: OAuthError) -> tuple[App, str, DelegatedGrant]:
+        """The client (public clients allowed) and the code or refresh token it redeems."""
+        client, acr = self.authenticate(tenant, form, authorization, token_url, allow_public=True)
+        value = form.get(parameter)
+        if not value:
+            raise errors.missing(parameter)
+        grant = store.get(value)
+        if grant is None or grant.tenant_id != tenant.tenant_id:
+            raise unknown
+        return client, acr, grant
 
     def _resource(self, tenant: Tenant, requested: str) -> App:
         resource = self.state.directory.resource(tenant.tenant_id, requested)
