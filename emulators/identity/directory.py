@@ -150,7 +150,11 @@ class Directory:
     def add_user(self, username: str, name: str, *, oid: str | None = None, tenant_id: str | None = None,
                  requires_interaction: bool = False) -> User:
         tid = tenant_id or self.home_tenant_id
-        user = User(oid or new_id(), tid, username, name, requires_interaction)
+        if not all(isinstance(v, str) and 0 < len(v) <= 256 for v in (username, name, oid or "x", tid)):
+            raise ValueError("username, name, oid and tenant_id must be short non-empty strings")
+        if tid not in self.tenants:
+            raise ValueError("unknown tenant")
+        user = User(oid or new_id(), tid, username, name, bool(requires_interaction))
         self.tenants[tid].users[user.oid] = user
         return user
 

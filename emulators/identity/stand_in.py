@@ -5,6 +5,7 @@ Served over https by uvicorn on 127.0.0.1 in a background thread, with a CA gene
 
 from __future__ import annotations
 
+import math
 import secrets
 import shutil
 import socket
@@ -173,6 +174,8 @@ class IdentityStandIn:
 
     def rotate_keys(self, overlap: float = 3600.0) -> str:
         """A new signing key; the old one stays in the JWKS for ``overlap`` seconds (0: removed now)."""
+        if not (math.isfinite(overlap) and 0 <= overlap <= 30 * 86400):
+            raise ValueError("overlap must be 0..30 days in seconds")
         with self.state.lock:
             return self.state.keys.rotate(self.state.clock.now(), overlap).kid
 
@@ -201,14 +204,14 @@ class IdentityStandIn:
 
     @clock_offset.setter
     def clock_offset(self, seconds: float) -> None:
-        if abs(seconds) > 10 * 365 * 86400:
+        if not (math.isfinite(seconds) and abs(seconds) <= 10 * 365 * 86400):
             raise ValueError("clock offset beyond ten years")
         self.state.clock.offset = float(seconds)
 
     def fail_next(self, count: int, *, status: int = 503, retry_after: int | None = None) -> None:
         """The next ``count`` token and managed-identity requests answer ``status`` (e.g. 503, 429)."""
-        if not 0 <= count <= 10000 or not 400 <= status <= 599:
-            raise ValueError("count 0..10000 and a 4xx/5xx status")
+        if not 0 <= count <= 10000 or not 400 <= status <= 599 or not 0 <= (retry_after or 0) <= 3600:
+            raise ValueError("count 0..10000, a 4xx/5xx status and retry_after 0..3600 seconds")
         with self.state.lock:
             self.state.faults.extend(Fault(status, retry_after) for _ in range(count))
 

@@ -44,7 +44,9 @@ def test_user_tokens_settings_faults_and_rotation_over_http(identity, https):
 def test_bad_control_requests_are_400_problems(identity, https):
     control = f"{identity.url}/_identity"
     for path, body in (("users", {"name": "no username"}), ("settings", {"token_lifetime": 0}),
-                       ("faults", {"count": "many"}), ("apps", {"name": "x", "unknown_field": 1})):
+                       ("faults", {"count": "many"}), ("apps", {"name": "x", "unknown_field": 1}),
+                       ("users", {"username": 5, "name": "n"}), ("settings", {"clock_offset": "NaN"}),
+                       ("keys/rotate", {"overlap_seconds": -1}), ("faults", {"count": 1, "retry_after": 10**9})):
         answer = https.post(f"{control}/{path}", json=body)
         assert answer.status_code == 400, (path, answer.text)
         assert answer.headers["content-type"] == "application/problem+json"

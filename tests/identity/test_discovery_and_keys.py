@@ -98,3 +98,9 @@ def test_command_line_first_line_names_url_and_ca(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_tenant_domain_name_works_as_the_authority_segment(identity, https):
+    tid = identity.add_tenant(domain="fabrikam-test.onmicrosoft.example")
+    doc = https.get(f"{identity.url}/fabrikam-test.onmicrosoft.example/v2.0/.well-known/openid-configuration").json()
+    assert doc["issuer"] == f"{identity.url}/{tid}/v2.0"
