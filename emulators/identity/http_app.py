@@ -33,6 +33,7 @@ INDEX = (
     "     /_identity/...              controls (docs/identity-stand-in.md)\n"
 )
 NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
+ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}  # discovery and keys are readable from any page
 MULTI_TENANT = ("common", "organizations", "consumers")
 
 
@@ -57,7 +58,7 @@ def build_app(stand_in: "IdentityStandIn") -> Starlette:
                 return _oauth_error(errors.tenant_not_found(segment), request)
             issuer = state.issuer.issuer_v2(tenant.tenant_id)
         root = f"{base()}/{segment}"
-        return JSONResponse({
+        return JSONResponse(headers=ANY_ORIGIN, content={
             "token_endpoint": f"{root}/oauth2/v2.0/token",
             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
             "jwks_uri": f"{root}/discovery/v2.0/keys",
@@ -87,11 +88,13 @@ def build_app(stand_in: "IdentityStandIn") -> Starlette:
         template = f"{base()}/{{tenantid}}/v2.0"
         with state.lock:
             published = state.keys.published(state.clock.now())
-            return JSONResponse({"keys": [k.jwk(template) for k in published]})
+            return JSONResponse({"keys": [k.jwk(template) for k in published]}, headers=ANY_ORIGIN)
 
     async def token(request: Request) -> Response:
         segment = request.path_params["tenant"]
         form = _form(await request.body())
+        origin = request.headers.get("origin")
+        cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
         record = RequestRecord("token", segment, form.get("grant_type"), form.get("client_id"), 200)
         try:
             fault = state.take_fault()
@@ -101,14 +104,28 @@ def build_app(stand_in: "IdentityStandIn") -> Starlette:
             tenant = state.directory.tenant(segment)
             if tenant is None:
                 raise errors.tenant_not_found(segment)
+            client = state.directory.app(tenant.tenant_id, form.get("client_id", ""))
+            if origin and client is not None and not client.public_client:
+                raise errors.invalid_request(9002326, "Cross-origin token redemption is permitted only for the "
+                                             f"'Single-Page Application' client-type. Request origin: '{origin}'.")
             answer = token_endpoint.handle(tenant, form, request.headers.get("authorization"),
                                            f"{base()}{request.url.path}")
         except OAuthError as exc:
             record.status, record.error_code = exc.status, exc.code
             state.record(record)
-            return _oauth_error(exc, request)
+            return _oauth_error(exc, request, cors)
         state.record(record)
-        return JSONResponse(answer, headers={**NO_STORE, **_correlation(request)})
+        return JSONResponse(answer, headers={**NO_STORE, **_correlation(request), **cors})
+
+    async def token_preflight(request: Request) -> Response:
+        """Browsers (SPAs redeeming codes with msal-browser) preflight the token endpoint."""
+        return Response(status_code=204, headers={
+            "Access-Control-Allow-Origin": request.headers.get("origin", "*"),
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": request.headers.get("access-control-request-headers", "content-type"),
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        })
 
     async def authorize_endpoint(request: Request) -> Response:
         segment = request.path_params["tenant"]
@@ -146,6 +163,7 @@ def build_app(stand_in: "IdentityStandIn") -> Starlette:
         Route("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
         Route("/{tenant}/discovery/v2.0/keys", keys, methods=["GET"]),
         Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),
+        Route("/{tenant}/oauth2/v2.0/token", token_preflight, methods=["OPTIONS"]),
         Route("/{tenant}/oauth2/v2.0/authorize", authorize_endpoint, methods=["GET", "POST"]),
     ]
     return Starlette(routes=routes)
@@ -167,8 +185,8 @@ def _correlation(request: Request) -> dict[str, str]:
             "x-ms-request-id": str(uuid.uuid4())}
 
 
-def _oauth_error(exc: OAuthError, request: Request) -> Response:
-    headers = {**NO_STORE, **_correlation(request)}
+def _oauth_error(exc: OAuthError, request: Request, cors: dict[str, str] | None = None) -> Response:
+    headers = {**NO_STORE, **_correlation(request), **(cors or {})}
     if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(exc.body(headers["client-request-id"]), status_code=exc.status, headers=headers)

@@ -155,3 +155,22 @@ def test_refresh_token_is_bound_to_its_client(identity, registered, https):
     garbage = https.post(identity.token_url(), data={
         "grant_type": "refresh_token", "client_id": registered.spa.client_id, "refresh_token": "nope"})
     assert garbage.json()["error"] == "invalid_grant"
+
+
+def test_browser_redemption_is_cors_enabled_for_spas_only(identity, registered, https):
+    origin = {"Origin": "https://org.crm.example"}
+    preflight = https.options(identity.token_url(), headers={**origin, "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == origin["Origin"]
+    verifier, challenge = _pkce()
+    response = sign_in(https, _authorize_url(identity, registered, code_challenge=challenge,
+                                             code_challenge_method="S256"), registered.alice)
+    spa = https.post(identity.token_url(), headers=origin, data={
+        "grant_type": "authorization_code", "client_id": registered.spa.client_id, "code": response["code"],
+        "redirect_uri": registered.redirect_uri, "code_verifier": verifier})
+    assert spa.status_code == 200 and spa.headers["access-control-allow-origin"] == origin["Origin"]
+    confidential = https.post(identity.token_url(), headers=origin, data={
+        "grant_type": "client_credentials", "client_id": registered.daemon.client_id,
+        "client_secret": registered.daemon_secret, "scope": f"{registered.dataverse_url}/.default"})
+    assert confidential.status_code == 400 and confidential.json()["error_codes"] == [9002326]
+    keys = https.get(identity.jwks_url(), headers=origin)
+    assert keys.headers["access-control-allow-origin"] == "*"
