@@ -146,7 +146,7 @@ def build_app(stand_in: "IdentityStandIn") -> Starlette:
         fault = state.take_fault()
         try:
             if fault is not None:
-                raise ManagedIdentityError(fault.status, "The managed identity endpoint is unavailable (planned fault).")
+                raise ManagedIdentityError(fault.status, "The managed identity endpoint is unavailable (planned).")
             answer = managed_identity_token(state, query, request.headers.get("x-identity-header"))
         except ManagedIdentityError as exc:
             record.status = exc.status

@@ -127,11 +127,11 @@ def test_obo_answers_are_cached_per_user_by_the_caller(identity, registered):
 
 
 def test_raw_obo_needs_requested_token_use_and_a_confidential_client(identity, registered):
-    session = requests.Session()
-    form = {"grant_type": JWT_BEARER, "client_id": registered.api.client_id, "client_secret": registered.api_secret,
-            "assertion": user_token(identity, registered), "scope": dataverse_scope(registered)[0]}
-    missing = session.post(identity.token_url(), data=form).json()
-    assert missing["error_codes"] == [900144] and "requested_token_use" in missing["error_description"]
-    public = session.post(identity.token_url(), data={**form, "requested_token_use": "on_behalf_of",
-                                                      "client_id": registered.spa.client_id}).json()
-    assert public["error"] == "invalid_client" and public["error_codes"] == [700025]
+    with requests.Session() as session:
+        form = {"grant_type": JWT_BEARER, "client_id": registered.api.client_id, "client_secret": registered.api_secret,
+                "assertion": user_token(identity, registered), "scope": dataverse_scope(registered)[0]}
+        missing = session.post(identity.token_url(), data=form).json()
+        assert missing["error_codes"] == [900144] and "requested_token_use" in missing["error_description"]
+        public = session.post(identity.token_url(), data={**form, "requested_token_use": "on_behalf_of",
+                                                          "client_id": registered.spa.client_id}).json()
+        assert public["error"] == "invalid_client" and public["error_codes"] == [700025]
