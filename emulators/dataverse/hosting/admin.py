@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from emulators.dataverse.messages import Reply
-from emulators.dataverse.pages import index_page, timeline_page
-from emulators.dataverse.service_errors import ServiceError
+from emulators.dataverse.webapi.messages import Reply
+from emulators.dataverse.hosting.pages import index_page, timeline_page
+from emulators.dataverse.model.service_errors import ServiceError
 
 if TYPE_CHECKING:
-    from emulators.dataverse.core import EmulatorCore
+    from emulators.dataverse.hosting.core import EmulatorCore
 
 
 class _Body(BaseModel):

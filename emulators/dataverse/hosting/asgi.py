@@ -8,12 +8,12 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote
 
-from emulators.dataverse.core import EmulatorCore
-from emulators.dataverse.faults import THROTTLE_MESSAGES, Fault
-from emulators.dataverse.messages import ApiRequest, Reply, decode_query
-from emulators.dataverse.paths import API_PREFIX
-from emulators.dataverse.request_log import LoggedRequest
-from emulators.dataverse.service_errors import ServiceError, no_route
+from emulators.dataverse.hosting.core import EmulatorCore
+from emulators.dataverse.hosting.faults import THROTTLE_MESSAGES, Fault
+from emulators.dataverse.webapi.messages import ApiRequest, Reply, decode_query
+from emulators.dataverse.webapi.paths import API_PREFIX
+from emulators.dataverse.hosting.request_log import LoggedRequest
+from emulators.dataverse.model.service_errors import ServiceError, no_route
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from html import escape
 
-from emulators.dataverse.catalog import Catalog
-from emulators.dataverse.service_errors import ServiceError, segment_not_found
-from emulators.dataverse.store import Store
-from emulators.dataverse.values import parse_guid
+from emulators.dataverse.model.catalog import Catalog
+from emulators.dataverse.model.service_errors import ServiceError, segment_not_found
+from emulators.dataverse.model.store import Store
+from emulators.dataverse.model.values import parse_guid
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}"

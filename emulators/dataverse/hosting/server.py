@@ -10,9 +10,9 @@ from types import TracebackType
 
 import uvicorn
 
-from emulators.dataverse.admin import Admin
-from emulators.dataverse.asgi import EmulatorApp
-from emulators.dataverse.core import EmulatorCore
+from emulators.dataverse.hosting.admin import Admin
+from emulators.dataverse.hosting.asgi import EmulatorApp
+from emulators.dataverse.hosting.core import EmulatorCore
 
 START_TIMEOUT = 10.0
 

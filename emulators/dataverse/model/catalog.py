@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from emulators.dataverse.schema import Column, Table
-from emulators.dataverse.tables import custom_column, standard_tables
+from emulators.dataverse.model.schema import Column, Table
+from emulators.dataverse.model.tables import custom_column, standard_tables
 
 CustomColumns = Mapping[str, Mapping[str, "str | Mapping[str, object]"]]
 

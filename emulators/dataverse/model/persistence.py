@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from emulators.dataverse.store import Store
+from emulators.dataverse.model.store import Store
 
 
 class DataFileError(Exception):

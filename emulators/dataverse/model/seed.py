@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from emulators.dataverse.tables import BOOKING_SETUP_METADATA_ID
+from emulators.dataverse.model.tables import BOOKING_SETUP_METADATA_ID
 
 Seed = list[tuple[str, dict[str, object]]]
 _NAMESPACE = uuid.UUID("6f1c2d3e-4b5a-4c6d-8e7f-90a1b2c3d4e5")

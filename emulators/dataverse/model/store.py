@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from emulators.dataverse.catalog import Catalog
-from emulators.dataverse.schema import Table
+from emulators.dataverse.model.catalog import Catalog
+from emulators.dataverse.model.schema import Table
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from emulators.dataverse.schema import Collection, Column, Kind, Lookup, StateModel, Table
+from emulators.dataverse.model.schema import Collection, Column, Kind, Lookup, StateModel, Table
 
 BOOKING_SETUP_METADATA_ID = "4beb9fdb-48e9-453f-b008-5862ff902c5d"
 

@@ -6,8 +6,8 @@ import re
 import uuid
 from datetime import date, datetime, timezone
 
-from emulators.dataverse.schema import EDM_TYPES, Column, Kind, Table
-from emulators.dataverse.service_errors import PAYLOAD, ServiceError
+from emulators.dataverse.model.schema import EDM_TYPES, Column, Kind, Table
+from emulators.dataverse.model.service_errors import PAYLOAD, ServiceError
 
 MIN_YEAR = 1753
 INT32 = (-(2**31), 2**31 - 1)

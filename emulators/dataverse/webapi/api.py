@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import logging
 
-from emulators.dataverse.batch import run_batch
-from emulators.dataverse.bulk import run_bulk
-from emulators.dataverse.catalog import Catalog
-from emulators.dataverse.messages import ApiRequest, Reply
-from emulators.dataverse.metadata import csdl, entity_definitions
-from emulators.dataverse.paths import KeyRef, Segment, parse_key, split_segments
-from emulators.dataverse.query import (
+from emulators.dataverse.webapi.batch import run_batch
+from emulators.dataverse.webapi.bulk import run_bulk
+from emulators.dataverse.model.catalog import Catalog
+from emulators.dataverse.webapi.messages import ApiRequest, Reply
+from emulators.dataverse.webapi.metadata import csdl, entity_definitions
+from emulators.dataverse.webapi.paths import KeyRef, Segment, parse_key, split_segments
+from emulators.dataverse.webapi.query import (
     next_link,
     page_size,
     parse_options,
     run_query,
     select_context,
 )
-from emulators.dataverse.schema import Table
-from emulators.dataverse.service_errors import (
+from emulators.dataverse.model.schema import Table
+from emulators.dataverse.model.service_errors import (
     ServiceError,
     bad_payload,
     duplicate,
@@ -28,9 +28,9 @@ from emulators.dataverse.service_errors import (
     segment_not_found,
     version_mismatch,
 )
-from emulators.dataverse.shaping import Annotations, Shaper, Views, etag, related_rows
-from emulators.dataverse.store import Record, Store
-from emulators.dataverse.writes import Writer
+from emulators.dataverse.webapi.shaping import Annotations, Shaper, Views, etag, related_rows
+from emulators.dataverse.model.store import Record, Store
+from emulators.dataverse.webapi.writes import Writer
 
 BULK_PREFIX = "Microsoft.Dynamics.CRM."
 logger = logging.getLogger(__name__)

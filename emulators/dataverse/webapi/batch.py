@@ -9,12 +9,12 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from emulators.dataverse.messages import ApiRequest, Reply, decode_query
-from emulators.dataverse.paths import API_PREFIX
-from emulators.dataverse.service_errors import PAYLOAD, ServiceError, no_route
+from emulators.dataverse.webapi.messages import ApiRequest, Reply, decode_query
+from emulators.dataverse.webapi.paths import API_PREFIX
+from emulators.dataverse.model.service_errors import PAYLOAD, ServiceError, no_route
 
 if TYPE_CHECKING:
-    from emulators.dataverse.api import WebApi
+    from emulators.dataverse.webapi.api import WebApi
 
 MAX_OPERATIONS = 1000
 CRLF = b"\r\n"

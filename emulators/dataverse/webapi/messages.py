@@ -7,7 +7,7 @@ from urllib.parse import unquote_plus
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from emulators.dataverse.service_errors import ServiceError, bad_payload
+from emulators.dataverse.model.service_errors import ServiceError, bad_payload
 
 JSON_TYPE = "application/json; odata.metadata=minimal"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from html import escape
 
-from emulators.dataverse.catalog import Catalog
-from emulators.dataverse.messages import ApiRequest, Reply
-from emulators.dataverse.paths import Segment
-from emulators.dataverse.schema import EDM_TYPES
-from emulators.dataverse.service_errors import no_route, segment_not_found
+from emulators.dataverse.model.catalog import Catalog
+from emulators.dataverse.webapi.messages import ApiRequest, Reply
+from emulators.dataverse.webapi.paths import Segment
+from emulators.dataverse.model.schema import EDM_TYPES
+from emulators.dataverse.model.service_errors import no_route, segment_not_found
 
 
 def csdl(catalog: Catalog) -> str:

@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from emulators.dataverse.schema import EDM_TYPES, Table
-from emulators.dataverse.service_errors import ServiceError, bad_query, unknown_property
-from emulators.dataverse.values import to_utc_text
+from emulators.dataverse.model.schema import EDM_TYPES, Table
+from emulators.dataverse.model.service_errors import ServiceError, bad_query, unknown_property
+from emulators.dataverse.model.values import to_utc_text
 
 Row = Mapping[str, object]
 Predicate = Callable[[Row], bool]

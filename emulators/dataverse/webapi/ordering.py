@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from emulators.dataverse.store import Record
+from emulators.dataverse.model.store import Record
 
 
 def _sort_key(value: object) -> tuple[int, object]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from emulators.dataverse.schema import Table
-from emulators.dataverse.service_errors import ServiceError, bad_query
-from emulators.dataverse.values import parse_guid
+from emulators.dataverse.model.schema import Table
+from emulators.dataverse.model.service_errors import ServiceError, bad_query
+from emulators.dataverse.model.values import parse_guid
 
 API_PREFIX = "/api/data/v9.2/"
 # Characters Dataverse refuses inside alternate-key values (ref §3.6).

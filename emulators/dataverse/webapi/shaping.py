@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from emulators.dataverse.catalog import Catalog
-from emulators.dataverse.ordering import order_rows
-from emulators.dataverse.schema import Table
-from emulators.dataverse.store import Record, Store
-from emulators.dataverse.values import formatted
+from emulators.dataverse.model.catalog import Catalog
+from emulators.dataverse.webapi.ordering import order_rows
+from emulators.dataverse.model.schema import Table
+from emulators.dataverse.model.store import Record, Store
+from emulators.dataverse.model.values import formatted
 
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
 LOOKUP_NAME = "Microsoft.Dynamics.CRM.lookuplogicalname"

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from emulators.dataverse.catalog import Catalog
-from emulators.dataverse.paths import KeyRef, parse_key, split_segments, strip_service_root
-from emulators.dataverse.schema import Collection, Lookup, Table
-from emulators.dataverse.service_errors import (
+from emulators.dataverse.model.catalog import Catalog
+from emulators.dataverse.webapi.paths import KeyRef, parse_key, split_segments, strip_service_root
+from emulators.dataverse.model.schema import Collection, Lookup, Table
+from emulators.dataverse.model.service_errors import (
     PAYLOAD,
     ServiceError,
     bad_payload,
@@ -21,8 +21,8 @@ from emulators.dataverse.service_errors import (
     key_missing,
     record_missing,
 )
-from emulators.dataverse.store import Record, Store
-from emulators.dataverse.values import coerce, parse_guid
+from emulators.dataverse.model.store import Record, Store
+from emulators.dataverse.model.values import coerce, parse_guid
 
 APPOINTMENT_PARTY_MASKS = {5, 6, 7, 8, 9}
 
