@@ -101,7 +101,8 @@ def test_ca_path_needs_https():
         DataverseEmulator().ca_path
 
 
-def test_command_line_https_prints_the_ca_to_trust(tmp_path):
+def test_command_line_https_prints_the_ca_to_trust():
+    import os
     import selectors
     import subprocess
     import sys
@@ -111,16 +112,18 @@ def test_command_line_https_prints_the_ca_to_trust(tmp_path):
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
         [sys.executable, "-m", "emulators.dataverse", "--port", "0", "--https"],
-        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )
     try:
-        lines: list[str] = []
+        assert process.stdout is not None
+        output = b""
         selector = selectors.DefaultSelector()
         selector.register(process.stdout, selectors.EVENT_READ)
         deadline = time.monotonic() + 20
-        while len(lines) < 2 and time.monotonic() < deadline and process.poll() is None:
+        while output.count(b"\n") < 2 and time.monotonic() < deadline and process.poll() is None:
             if selector.select(timeout=0.2):
-                lines.append(process.stdout.readline())
+                output += os.read(process.stdout.fileno(), 4096)
+        lines = output.decode().splitlines()
         assert len(lines) == 2, (lines, process.poll())
         url = lines[0].split(" on ", 1)[1].split(" ", 1)[0]
         ca_path = lines[1].rsplit(": ", 1)[1].strip()
