@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import re
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -20,6 +22,44 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 DOP_HINT = "4"
 WAIT_STEP = 0.05
+# host, IPv4 or [IPv6], optional port: anything else in Host / X-Forwarded-Host is ignored.
+HOST_PATTERN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+
+
+def _is_loopback_peer(scope: Scope) -> bool:
+    client = scope.get("client")
+    if not client:
+        return False
+    try:
+        return ipaddress.ip_address(client[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _first(value: str | None) -> str | None:
+    return value.split(",")[0].strip() if value else None
+
+
+def service_root(scope: Scope, headers: dict[str, str]) -> str:
+    """The Web API root as the client addressed it: scheme and host of the request.
+
+    `X-Forwarded-Proto` / `X-Forwarded-Host` are honoured only from a loopback peer (a local
+    TLS front end); malformed values are ignored.
+    """
+    scheme = scope.get("scheme", "http")
+    host = headers.get("host")
+    if _is_loopback_peer(scope):
+        forwarded_proto = (_first(headers.get("x-forwarded-proto")) or "").lower()
+        if forwarded_proto in ("http", "https"):
+            scheme = forwarded_proto
+        forwarded_host = _first(headers.get("x-forwarded-host"))
+        if forwarded_host and HOST_PATTERN.fullmatch(forwarded_host):
+            host = forwarded_host
+    if not host or not HOST_PATTERN.fullmatch(host):
+        server = scope.get("server") or ("127.0.0.1", 80)
+        address = f"[{server[0]}]" if ":" in str(server[0]) else str(server[0])
+        host = f"{address}:{server[1]}"
+    return f"{scheme}://{host}{API_PREFIX}"
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -124,8 +164,7 @@ class EmulatorApp:
         if fault is not None:
             reply = _fault_reply(fault)
         elif path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/"):
-            host = headers.get("host") or "{}:{}".format(*scope.get("server", ("127.0.0.1", 80)))
-            request = ApiRequest(method, path[len(API_PREFIX) :], query, headers, body, f"http://{host}{API_PREFIX}")
+            request = ApiRequest(method, path[len(API_PREFIX) :], query, headers, body, service_root(scope, headers))
             reply = core.api.handle(request)
         else:
             reply = Reply.error(no_route(method, path))

@@ -6,13 +6,16 @@ import ipaddress
 import socket
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
 from emulators.dataverse.hosting.admin import Admin
 from emulators.dataverse.hosting.asgi import EmulatorApp
 from emulators.dataverse.hosting.core import EmulatorCore
+from emulators.dataverse.hosting.tls import TlsFiles, generate
 
 START_TIMEOUT = 10.0
 
@@ -23,6 +26,27 @@ class DataverseEmulator(EmulatorCore):
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
     _port: int | None = None
+
+    def __init__(self, *args: Any, https: bool = False, tls_dir: str | Path | None = None, **kwargs: Any) -> None:
+        """EmulatorCore's arguments, plus `https=True` to serve TLS with a generated CA (`ca_path`)."""
+        super().__init__(*args, **kwargs)
+        self.https = https
+        self._tls_dir = tls_dir
+        self.tls: TlsFiles | None = None
+
+    @property
+    def ca_path(self) -> Path:
+        """The PEM file of the CA that signed the server certificate: what https clients trust."""
+        if self.tls is None:
+            raise RuntimeError("the emulator serves https only when created with https=True and started")
+        return self.tls.ca_path
+
+    def _tls_options(self) -> dict[str, str]:
+        if not self.https:
+            return {}
+        if self.tls is None:
+            self.tls = generate(self._tls_dir)
+        return {"ssl_certfile": str(self.tls.cert_path), "ssl_keyfile": str(self.tls.key_path)}
 
     @property
     def app(self) -> EmulatorApp:
@@ -48,6 +72,7 @@ class DataverseEmulator(EmulatorCore):
             proxy_headers=False,
             timeout_graceful_shutdown=1,
             timeout_keep_alive=30,
+            **self._tls_options(),
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="dataverse-emulator", daemon=True)
@@ -71,7 +96,7 @@ class DataverseEmulator(EmulatorCore):
     @property
     def url(self) -> str:
         """The DATAVERSE_URL (the Web API lives under /api/data/v9.2/)."""
-        return f"http://{self._host}:{self.port}"
+        return f"{'https' if self.https else 'http'}://{self._host}:{self.port}"
 
     @property
     def api_url(self) -> str:

@@ -81,6 +81,7 @@ def standard_tables() -> list[Table]:
     regarding_targets = {
         "regardingobjectid_lead_appointment": "lead",
         "regardingobjectid_contact_appointment": "contact",
+        "regardingobjectid_account_appointment": "account",
         "regardingobjectid_bookableresourcebooking_appointment": "bookableresourcebooking",
     }
     appointment_states = {0: "Open", 1: "Completed", 2: "Canceled", 3: "Scheduled"}
@@ -145,12 +146,46 @@ def standard_tables() -> list[Table]:
             "contactid",
             "fullname",
             [*_person_columns(), *_state_columns(STATE_LABELS, STATUS_LABELS)],
+            lookups={
+                # The customer lookup: one attribute, two navigation properties by target table.
+                # Deleting the parent deletes the contact (parental relationship; UNCONFIRMED for
+                # contact_customer_contacts, documented for contact_customer_accounts).
+                "parentcustomerid": Lookup(
+                    "parentcustomerid",
+                    {"parentcustomerid_account": "account", "parentcustomerid_contact": "contact"},
+                    cascade_delete=True,
+                ),
+            },
             collections={
                 "Contact_Appointments": Collection("Contact_Appointments", "appointment", "regardingobjectid"),
                 "contact_activity_parties": Collection("contact_activity_parties", "activityparty", "partyid"),
+                "contact_customer_contacts": Collection("contact_customer_contacts", "contact", "parentcustomerid"),
+                "account_primary_contact": Collection("account_primary_contact", "account", "primarycontactid"),
             },
             # Alternate key on email, as in the reference's examples (ref §3.6); configurable.
             keys=(("emailaddress1",),),
+            states=ACTIVE_INACTIVE,
+        ),
+        _table(
+            "account",
+            "accounts",
+            "accountid",
+            "name",
+            [
+                Column("name", Kind.STRING, 160),
+                Column("accountnumber", Kind.STRING, 20),
+                Column("emailaddress1", Kind.STRING, 100),
+                Column("telephone1", Kind.STRING, 50),
+                Column("websiteurl", Kind.STRING, 200),
+                Column("description", Kind.MEMO, 2000),
+                *_state_columns(STATE_LABELS, STATUS_LABELS),
+            ],
+            lookups={"primarycontactid": Lookup("primarycontactid", {"primarycontactid": "contact"})},
+            collections={
+                "contact_customer_accounts": Collection("contact_customer_accounts", "contact", "parentcustomerid"),
+                "Account_Appointments": Collection("Account_Appointments", "appointment", "regardingobjectid"),
+                "account_activity_parties": Collection("account_activity_parties", "activityparty", "partyid"),
+            },
             states=ACTIVE_INACTIVE,
         ),
         _table(
@@ -219,7 +254,12 @@ def standard_tables() -> list[Table]:
                 ),
                 "partyid": Lookup(
                     "partyid",
-                    {"partyid_lead": "lead", "partyid_contact": "contact", "partyid_systemuser": "systemuser"},
+                    {
+                        "partyid_lead": "lead",
+                        "partyid_contact": "contact",
+                        "partyid_account": "account",
+                        "partyid_systemuser": "systemuser",
+                    },
                 ),
             },
         ),
