@@ -1,40 +1,27 @@
-"""One Dataverse emulator for the conformance session, served over TLS, and a clean copy per test."""
+"""One Dataverse emulator for the conformance session, serving https with its generated CA,
+and a clean copy per test. Both real clients refuse plain http (the Python SDK checks the
+scheme), so they are told to trust the emulator's CA the ordinary way: `REQUESTS_CA_BUNDLE`
+for the SDK's `requests`, `NODE_EXTRA_CA_CERTS` for Node.js."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.conformance.certificates import ServerCertificate, issue_loopback_certificate
-
-
-@dataclass(frozen=True)
-class ServedEmulator:
-    emulator: object  # emulators.dataverse.DataverseEmulator
-    url: str  # https://127.0.0.1:PORT, what the clients are given
-    certificate: ServerCertificate
-
-    @property
-    def api_url(self) -> str:
-        return f"{self.url}/api/data/v9.2/"
-
 
 @pytest.fixture(scope="session")
-def served_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedEmulator]:
+def conformance_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from emulators.dataverse import DataverseEmulator
-    from tests.conformance.tls_front import TlsFront
 
-    certificate = issue_loopback_certificate(Path(tmp_path_factory.mktemp("conformance-tls")))
-    with DataverseEmulator() as emulator, TlsFront(emulator.port, certificate) as front:
-        yield ServedEmulator(emulator, front.url, certificate)
+    with DataverseEmulator(https=True, tls_dir=tmp_path_factory.mktemp("conformance-tls")) as emulator:
+        assert emulator.url.startswith("https://"), emulator.url
+        yield emulator
 
 
 @pytest.fixture
-def served(served_emulator: ServedEmulator, monkeypatch: pytest.MonkeyPatch) -> ServedEmulator:
-    """The emulator reset to its seed; `requests` (the SDK's transport) trusts the test CA."""
-    served_emulator.emulator.reset()
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(served_emulator.certificate.ca_file))
-    return served_emulator
+def served(conformance_emulator, monkeypatch: pytest.MonkeyPatch):
+    """The emulator reset to its seed; `requests` (the SDK's transport) trusts its CA."""
+    conformance_emulator.reset()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(conformance_emulator.ca_path))
+    return conformance_emulator

@@ -31,7 +31,7 @@ def test_dynamics_web_api(scenario: str, served) -> None:
     env = {
         **os.environ,
         "DATAVERSE_CONFORMANCE_URL": served.url,
-        "NODE_EXTRA_CA_CERTS": str(served.certificate.ca_file),
+        "NODE_EXTRA_CA_CERTS": str(served.ca_path),
         "NO_COLOR": "1",
     }
     run = subprocess.run(

@@ -122,6 +122,26 @@ test("a lookup bound with @odata.bind reads back as _<lookup>_value with its ann
   );
 });
 
+test("a customer lookup: parentcustomerid bound to an account, then to a contact", async () => {
+  const accountId = await api.create({ collection: "accounts", data: { name: "Contoso" } });
+  const parentId = await api.create({ collection: "contacts", data: { firstname: "Parent" } });
+  const id = await api.create({
+    collection: "contacts",
+    data: { firstname: "Ada", "parentcustomerid_account@odata.bind": `/accounts(${accountId})` },
+  });
+  const read = () => api.retrieve({
+    collection: "contacts", key: id, select: ["_parentcustomerid_value"], includeAnnotations: "*",
+  });
+  let row = await read();
+  assert.equal(row._parentcustomerid_value, accountId);
+  assert.equal(row["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"], "account");
+  assert.equal(row["_parentcustomerid_value@OData.Community.Display.V1.FormattedValue"], "Contoso");
+  await api.update({ collection: "contacts", key: id, data: { "parentcustomerid_contact@odata.bind": `/contacts(${parentId})` } });
+  row = await read();
+  assert.equal(row._parentcustomerid_value, parentId);
+  assert.equal(row["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"], "contact");
+});
+
 test("an appointment with activity parties in one deep insert", async () => {
   const contactId = await api.create({ collection: "contacts", data: { firstname: "Ada", lastname: "Lovelace" } });
   const userId = await api.create({ collection: "systemusers", data: { firstname: "Agent", lastname: "Smith" } });
