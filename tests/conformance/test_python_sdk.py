@@ -65,6 +65,11 @@ def _seed_people(sdk) -> dict[str, str]:
     return {first: id_ for (first, _, _), id_ in zip(PEOPLE, ids, strict=True)}
 
 
+def _appointment(extra: dict[str, object]) -> dict[str, object]:
+    """An appointment's columns for a half-hour slot, plus binds or parties."""
+    return {"subject": "Advice", "scheduledstart": "2026-03-02T09:00:00Z", "scheduledend": "2026-03-02T09:30:00Z", **extra}
+
+
 def _first_names(records) -> list[str]:
     return [record["firstname"] for record in records]
 
@@ -167,12 +172,9 @@ def test_lookup_bind_reads_back_with_annotations(sdk) -> None:
     )
     appointment_id = sdk.records.create(
         "appointment",
-        {
-            "subject": "Advice",
-            "scheduledstart": "2026-03-02T09:00:00Z",
-            "scheduledend": "2026-03-02T09:30:00Z",
+        _appointment({
             "regardingobjectid_contact_appointment@odata.bind": f"/contacts({contact_id})",
-        },
+        }),
     )
     row = sdk.records.retrieve(
         "appointment", appointment_id, select=["subject", "_regardingobjectid_value"], include_annotations="*"
@@ -192,15 +194,12 @@ def test_appointment_with_activity_parties(sdk) -> None:
     user_id = sdk.records.create("systemuser", {"firstname": "Agent", "lastname": "Smith"})
     appointment_id = sdk.records.create(
         "appointment",
-        {
-            "subject": "Advice",
-            "scheduledstart": "2026-03-02T09:00:00Z",
-            "scheduledend": "2026-03-02T09:30:00Z",
+        _appointment({
             "appointment_activity_parties": [
                 {"partyid_contact@odata.bind": f"/contacts({contact_id})", "participationtypemask": 5},
                 {"partyid_systemuser@odata.bind": f"/systemusers({user_id})", "participationtypemask": 7},
             ],
-        },
+        }),
     )
     row = sdk.records.retrieve(
         "appointment",
@@ -253,12 +252,9 @@ def test_fetchxml_filter_order_and_link_entity(sdk) -> None:
     ids = _seed_people(sdk)
     sdk.records.create(
         "appointment",
-        {
-            "subject": "Advice",
-            "scheduledstart": "2026-03-02T09:00:00Z",
-            "scheduledend": "2026-03-02T09:30:00Z",
+        _appointment({
             "regardingobjectid_contact_appointment@odata.bind": f"/contacts({ids['Grace']})",
-        },
+        }),
     )
     filtered = sdk.query.fetchxml(
         """<fetch><entity name="contact"><attribute name="lastname"/>
@@ -297,12 +293,9 @@ def test_batch_changeset_with_content_id_references(sdk, served) -> None:
         contact_ref = changeset.records.create("contact", {"firstname": "Ada", "lastname": "Lovelace"})
         changeset.records.create(
             "appointment",
-            {
-                "subject": "Advice",
-                "scheduledstart": "2026-03-02T09:00:00Z",
-                "scheduledend": "2026-03-02T09:30:00Z",
+            _appointment({
                 "regardingobjectid_contact_appointment@odata.bind": contact_ref,
-            },
+            }),
         )
         changeset.records.update("contact", contact_ref, {"telephone1": "555-0100"})
     served.clear_log()

@@ -3,7 +3,7 @@
 // Web API" and "Use bulk operation messages".
 import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
-import { GUID, client, reset, requestLog } from "./support.mjs";
+import { GUID, appointmentData, client, requestLog, reset } from "./support.mjs";
 
 const api = client();
 beforeEach(reset);
@@ -16,10 +16,9 @@ test("a change set with Content-ID references, and a GET outside it, in one $bat
   api.create({ collection: "contacts", data: { firstname: "Ada", lastname: "Lovelace" }, contentId: "1" });
   api.create({
     collection: "appointments",
-    data: {
-      subject: "Advice", scheduledstart: "2026-03-02T09:00:00Z", scheduledend: "2026-03-02T09:30:00Z",
+    data: appointmentData({
       "regardingobjectid_contact_appointment@odata.bind": "$1",
-    },
+    }),
     contentId: "2",
   });
   api.update({ contentId: "$1", data: { telephone1: "555-0100" } });

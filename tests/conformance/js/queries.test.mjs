@@ -3,7 +3,7 @@
 // and "Use FetchXml to query data".
 import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
-import { apiUrl, client, reset, serverUrl } from "./support.mjs";
+import { apiUrl, appointmentData, client, reset, serverUrl } from "./support.mjs";
 
 const api = client();
 const people = [
@@ -138,10 +138,9 @@ test("FetchXML: attributes, filter, order, top, link-entity and an aggregate cou
   const ids = await seedPeople();
   await api.create({
     collection: "appointments",
-    data: {
-      subject: "Advice", scheduledstart: "2026-03-02T09:00:00Z", scheduledend: "2026-03-02T09:30:00Z",
+    data: appointmentData({
       "regardingobjectid_contact_appointment@odata.bind": `/contacts(${ids.Grace})`,
-    },
+    }),
   });
   const filtered = await api.fetch({
     collection: "contacts",

@@ -3,7 +3,7 @@
 // "Create, retrieve, update and delete table rows using the Web API" and its sub-pages.
 import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
-import { GUID, client, reset, rejectsWith, storedRow } from "./support.mjs";
+import { GUID, appointmentData, client, rejectsWith, reset, storedRow } from "./support.mjs";
 
 const api = client();
 beforeEach(reset);
@@ -88,12 +88,9 @@ test("a lookup bound with @odata.bind reads back as _<lookup>_value with its ann
   const contactId = await api.create({ collection: "contacts", data: { firstname: "Ada", lastname: "Lovelace" } });
   const appointmentId = await api.create({
     collection: "appointments",
-    data: {
-      subject: "Advice",
-      scheduledstart: "2026-03-02T09:00:00Z",
-      scheduledend: "2026-03-02T09:30:00Z",
+    data: appointmentData({
       "regardingobjectid_contact_appointment@odata.bind": `/contacts(${contactId})`,
-    },
+    }),
   });
   const row = await api.retrieve({
     collection: "appointments",
@@ -147,15 +144,12 @@ test("an appointment with activity parties in one deep insert", async () => {
   const userId = await api.create({ collection: "systemusers", data: { firstname: "Agent", lastname: "Smith" } });
   const appointmentId = await api.create({
     collection: "appointments",
-    data: {
-      subject: "Advice",
-      scheduledstart: "2026-03-02T09:00:00Z",
-      scheduledend: "2026-03-02T09:30:00Z",
+    data: appointmentData({
       appointment_activity_parties: [
         { "partyid_contact@odata.bind": `/contacts(${contactId})`, participationtypemask: 5 },
         { "partyid_systemuser@odata.bind": `/systemusers(${userId})`, participationtypemask: 7 },
       ],
-    },
+    }),
   });
   const row = await api.retrieve({
     collection: "appointments",

@@ -51,3 +51,8 @@ export async function rejectsWith(promise, status, code) {
   assert.ok(error.message.length > 0, "a Dataverse error carries a message");
   return error;
 }
+
+// An appointment's columns for a half-hour slot, plus binds or parties.
+export const appointmentData = (extra = {}) => ({
+  subject: "Advice", scheduledstart: "2026-03-02T09:00:00Z", scheduledend: "2026-03-02T09:30:00Z", ...extra,
+});
