@@ -8,6 +8,7 @@ from emulators.dataverse.webapi.batch import run_batch
 from emulators.dataverse.webapi.bulk import run_bulk
 from emulators.dataverse.model.catalog import Catalog
 from emulators.dataverse.webapi.messages import ApiRequest, Reply
+from emulators.dataverse.webapi.functions import call_function, is_function
 from emulators.dataverse.webapi.metadata import csdl, entity_definitions
 from emulators.dataverse.webapi.paths import KeyRef, Segment, parse_key, split_segments
 from emulators.dataverse.webapi.query import (
@@ -67,6 +68,8 @@ class WebApi:
             return Reply(200, {"Content-Type": "application/xml"}, csdl(self.catalog).encode())
         segments = split_segments(path)
         first = segments[0]
+        if is_function(segments):
+            return call_function(request, segments)
         if first.name == "EntityDefinitions":
             return entity_definitions(self.catalog, request, segments)
         table = self.catalog.by_set.get(first.name)
