@@ -9,6 +9,13 @@ from emulators.dataverse.model.tables import BOOKING_SETUP_METADATA_ID
 Seed = list[tuple[str, dict[str, object]]]
 _NAMESPACE = uuid.UUID("6f1c2d3e-4b5a-4c6d-8e7f-90a1b2c3d4e5")
 
+# The calling user, until the emulator checks tokens: every request acts as this systemuser
+# (WhoAmI answers its ids). Fixed so clients and tests can rely on them.
+CALLER_USER_ID = "a0f1c2d3-0000-4000-8000-00000000ca11"
+CALLER_EMAIL = "caller@emulator.invalid"
+BUSINESS_UNIT_ID = "a0f1c2d3-0000-4000-8000-0000000000b1"
+ORGANIZATION_ID = "a0f1c2d3-0000-4000-8000-0000000000a1"
+
 
 def demo_id(name: str) -> str:
     """Stable ids, so demo links and bookmarks survive a restart."""
@@ -16,8 +23,19 @@ def demo_id(name: str) -> str:
 
 
 def base_rows() -> Seed:
-    """The WEM booking setup metadata record every WEM-enabled org has (ref §2.4)."""
+    """What every environment has: the calling user and the WEM booking setup metadata record (ref §2.4)."""
     return [
+        (
+            "systemusers",
+            {
+                "systemuserid": CALLER_USER_ID,
+                "firstname": "Emulator",
+                "lastname": "Caller",
+                "fullname": "Emulator Caller",
+                "internalemailaddress": CALLER_EMAIL,
+                "isdisabled": False,
+            },
+        ),
         (
             "msdyn_bookingsetupmetadatas",
             {"msdyn_bookingsetupmetadataid": BOOKING_SETUP_METADATA_ID, "msdyn_entitylogicalname": "bookableresourcebooking"},

@@ -8,6 +8,8 @@ from emulators.dataverse.webapi.batch import run_batch
 from emulators.dataverse.webapi.bulk import run_bulk
 from emulators.dataverse.model.catalog import Catalog
 from emulators.dataverse.webapi.messages import ApiRequest, Reply
+from emulators.dataverse.webapi.definitions import Definitions
+from emulators.dataverse.webapi.functions import call_function, is_function
 from emulators.dataverse.webapi.metadata import csdl, entity_definitions
 from emulators.dataverse.webapi.paths import KeyRef, Segment, parse_key, split_segments
 from emulators.dataverse.webapi.query import (
@@ -45,6 +47,14 @@ class WebApi:
         self.writer = Writer(catalog, store)
         self.shaper = Shaper(catalog, store)
         self.views = Views()
+        self._definitions: Definitions | None = None
+
+    @property
+    def definitions(self) -> Definitions:
+        """Table definitions, generated from the catalogue on first use."""
+        if self._definitions is None:
+            self._definitions = Definitions(self.catalog)
+        return self._definitions
 
     def handle(self, request: ApiRequest) -> Reply:
         try:
@@ -67,8 +77,10 @@ class WebApi:
             return Reply(200, {"Content-Type": "application/xml"}, csdl(self.catalog).encode())
         segments = split_segments(path)
         first = segments[0]
+        if is_function(segments):
+            return call_function(request, segments)
         if first.name == "EntityDefinitions":
-            return entity_definitions(self.catalog, request, segments)
+            return entity_definitions(self.definitions, request, segments)
         table = self.catalog.by_set.get(first.name)
         if table is None:
             raise segment_not_found(first.name)
