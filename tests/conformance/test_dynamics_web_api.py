@@ -1,5 +1,6 @@
-"""DynamicsWebApi (npm `dynamics-web-api`, unpatched) against the emulator: one `node --test`
-process per scenario file in js/, given the emulator's https URL and the test CA."""
+"""DynamicsWebApi (npm `dynamics-web-api`, unpatched) against the emulator: one node process
+per scenario file in js/ (node:test runs the file's tests in order), given the emulator's
+https URL and its CA."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def test_dynamics_web_api(scenario: str, served) -> None:
         "NO_COLOR": "1",
     }
     run = subprocess.run(
-        [node, "--test", "--test-reporter=spec", scenario],
+        [node, "--test-reporter=spec", scenario],
         cwd=JS,
         env=env,
         capture_output=True,
@@ -43,4 +44,4 @@ def test_dynamics_web_api(scenario: str, served) -> None:
         timeout=NODE_TIMEOUT,
     )
     if run.returncode != 0:
-        pytest.fail(f"node --test {scenario} exited {run.returncode}\n{run.stdout}\n{run.stderr}", pytrace=False)
+        pytest.fail(f"node {scenario} exited {run.returncode}\n{run.stdout}\n{run.stderr}", pytrace=False)
