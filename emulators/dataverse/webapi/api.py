@@ -9,10 +9,20 @@ from emulators.dataverse.webapi.bulk import run_bulk
 from emulators.dataverse.model.catalog import Catalog
 from emulators.dataverse.webapi.messages import ApiRequest, Reply
 from emulators.dataverse.webapi.definitions import Definitions
+from emulators.dataverse.webapi.fetchxml import (
+    MORE_RECORDS,
+    PAGING_COOKIE,
+    all_links,
+    link_columns,
+    paging_cookie,
+    parse_fetch,
+    run_fetch,
+)
 from emulators.dataverse.webapi.functions import call_function, is_function
 from emulators.dataverse.webapi.metadata import csdl, entity_definitions
 from emulators.dataverse.webapi.paths import KeyRef, Segment, parse_key, split_segments
 from emulators.dataverse.webapi.query import (
+    FETCH_XML,
     next_link,
     page_size,
     parse_options,
@@ -23,6 +33,7 @@ from emulators.dataverse.model.schema import Table
 from emulators.dataverse.model.service_errors import (
     ServiceError,
     bad_payload,
+    bad_query,
     duplicate,
     key_missing,
     no_route,
@@ -104,7 +115,13 @@ class WebApi:
         if len(rest) == 1 and rest[0].key is None:
             name = rest[0].name
             if name == "$count" and method == "GET":
-                total = len(self.store.all(table))
+                options = parse_options(self.catalog, table, request.query)
+                if any(k != "$filter" for k, _ in request.query):
+                    raise bad_query("Only $filter is supported on /$count by the emulator.")
+                records = self.store.all(table)
+                if options.filter is not None:
+                    records = [r for r in records if options.filter(self.views.of(table, r))]
+                total = len(records)
                 return Reply(200, {"Content-Type": "text/plain"}, str(min(total, 5000)).encode())
             if name.startswith(BULK_PREFIX) and method == "POST":
                 return run_bulk(self, request, table, name[len(BULK_PREFIX) :])
@@ -114,7 +131,51 @@ class WebApi:
         raise no_route(method, request.path)
 
     def _query(self, request: ApiRequest, table: Table) -> Reply:
+        if any(name == FETCH_XML for name, _ in request.query):
+            return self._fetch(request, table)
         return self._listing(request, table, self.store.all(table))
+
+    def _fetch(self, request: ApiRequest, table: Table) -> Reply:
+        """`?fetchXml=`: the documented subset of fetchxml.py, alone (other options are 400)."""
+        others = [name for name, _ in request.query if name != FETCH_XML]
+        if others:
+            raise bad_query(f"The query parameter '{others[0]}' cannot be combined with fetchXml.")
+        fetch = parse_fetch(self.catalog, table, dict(request.query)[FETCH_XML])
+        prefer = request.prefer()
+        if "odata.maxpagesize" in prefer:
+            raise bad_query("Prefer: odata.maxpagesize cannot be used with fetchXml; use the count and page attributes.")
+        annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
+        result = run_fetch(fetch, self.store, self.views.of)
+        if result.aggregate is not None:
+            context = f"{request.base_url}$metadata#{table.entity_set}"
+            return Reply.json(200, {"@odata.context": context, "value": [result.aggregate]})
+        select = None
+        if fetch.columns is not None:
+            select = [table.lookups[c].value_property if c in table.lookups else c for c in fetch.columns]
+        links = all_links(fetch.links)
+        value = []
+        for record, _, linked in result.rows:
+            # all-attributes: every column; no attribute element: the primary key alone.
+            row = self.shaper.row(table, record, None if select is None else select or [table.primary_key], annotations)
+            for link in links:
+                if link.alias not in linked:
+                    continue
+                link_table, link_record = linked[link.alias]
+                for name in link_columns(link):
+                    if name == link_table.primary_key:
+                        row[f"{link.alias}.{name}"] = link_record.id
+                    elif name in link_table.lookups:
+                        target = link_record.lookups.get(name)
+                        row[f"{link.alias}.{name}"] = target[1] if target else None
+                    else:
+                        row[f"{link.alias}.{name}"] = link_record.values.get(name)
+            value.append(row)
+        body: dict[str, object] = {"@odata.context": select_context(request.base_url, table, select or None), "value": value}
+        if fetch.top is None:
+            body[MORE_RECORDS] = result.more
+            if result.more:
+                body[PAGING_COOKIE] = paging_cookie(fetch, result.rows)
+        return Reply.json(200, body, _applied(prefer, annotations, None))
 
     def _listing(self, request: ApiRequest, table: Table, records: list[Record]) -> Reply:
         """A collection answer over `records`: query options, paging and annotations."""

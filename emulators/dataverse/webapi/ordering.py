@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from emulators.dataverse.model.store import Record
 
 
-def _sort_key(value: object) -> tuple[int, object]:
+def sort_key(value: object) -> tuple[int, object]:
     if value is None:
         return (0, "")
     if isinstance(value, str):
@@ -20,5 +20,5 @@ def order_rows(
 ) -> list[tuple[Record, dict[str, object]]]:
     ordered = list(rows)
     for name, descending in reversed(orderby):
-        ordered.sort(key=lambda pair: _sort_key(pair[1].get(name)), reverse=descending)
+        ordered.sort(key=lambda pair: sort_key(pair[1].get(name)), reverse=descending)
     return ordered

@@ -20,6 +20,9 @@ MAX_PAGE_SIZE = 5000
 MAX_EXPANDS = 15
 UNSUPPORTED = {"$skip", "$search", "$levels", "$format", "$compute", "$index", "$schemaversion"}
 SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$apply"}
+# Query options Dataverse honours without a `$`: never silently ignored.
+STORED_QUERIES = {"savedQuery", "userQuery"}
+FETCH_XML = "fetchXml"
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,14 @@ def parse_options(
 ) -> QueryOptions:
     options = dict(params)
     aliases = {k: v for k, v in params if k.startswith("@")}
+    if len(options) != len(params):
+        repeated = next(k for i, (k, _) in enumerate(params) if k in {n for n, _ in params[:i]})
+        raise bad_query(f"Query option '{repeated}' was specified more than once, but it must be specified at most once.")
     for name in options:
+        if name in STORED_QUERIES:
+            raise bad_query(f"The query parameter '{name}' (saved or user views) is not supported by the emulator.")
+        if name == FETCH_XML:
+            raise bad_query("The query parameter 'fetchXml' is only valid alone on a GET of an entity set.")
         if name in UNSUPPORTED:
             raise bad_query(f"The query parameter '{name}' is not supported.")
         if name.startswith("$") and name not in SUPPORTED:
