@@ -87,6 +87,18 @@ def test_tables_get_reads_the_table_definition(sdk) -> None:
     assert sdk.tables.get("nosuchtable") is None
 
 
+def test_columns_of_a_table(sdk) -> None:
+    columns = sdk.tables.list_columns(
+        "contact", select=["LogicalName", "AttributeType"], filter="AttributeType eq 'String'"
+    )
+    names = {c["LogicalName"] for c in columns}
+    assert {"firstname", "lastname", "emailaddress1"} <= names
+    assert {c["AttributeType"] for c in columns} == {"String"}
+    column = sdk.tables.get_column("contact", "statecode")
+    assert column is not None and column["AttributeType"] == "State"
+    assert sdk.tables.get_column("contact", "nosuchcolumn") is None
+
+
 def test_alternate_keys_of_a_table(sdk) -> None:
     keys = sdk.tables.get_alternate_keys("contact")
     assert [list(key.key_attributes) for key in keys] == [["emailaddress1"]]
@@ -330,6 +342,21 @@ def test_error_answers_reach_the_caller(sdk) -> None:
     _http_error(lambda: list(sdk.records.list("contact", filter="firstname eq")), 400)
     missing = "00000000-0000-0000-0000-0000000000aa"
     _http_error(lambda: sdk.records.update("contact", missing, {"firstname": "x"}), 404, "0x80040217")
+
+
+def test_sql_query_option_is_answered_or_refused_never_ignored(sdk) -> None:
+    # The SDK sends `GET contacts?sql=...`; an emulator that ignored the option would answer
+    # every row of the table.
+    from PowerPlatform.Dataverse.core.errors import HttpError
+
+    _seed_people(sdk)
+    try:
+        rows = sdk.query.sql("SELECT firstname FROM contact WHERE lastname = 'Hopper'")
+    except HttpError as error:
+        assert error.status_code == 400, (error.status_code, error.message)
+        assert "sql" in error.message.lower()
+    else:
+        assert [row["firstname"] for row in rows] == ["Grace"]
 
 
 def test_throttling_answers_429_with_retry_after(sdk, served) -> None:

@@ -93,6 +93,14 @@ test("Keys and ManyToOne relationships with their navigation property names", as
   ));
 });
 
+test("$metadata is the CSDL document naming entity types, keys and navigation properties", async () => {
+  const csdl = await api.retrieveCsdlMetadata();
+  assert.match(csdl, /<edmx:Edmx[^>]*Version="4.0"/);
+  assert.match(csdl, /<EntityType Name="contact"/);
+  assert.match(csdl, /<PropertyRef Name="contactid"\s*\/>/);
+  assert.match(csdl, /<NavigationProperty Name="regardingobjectid_contact_appointment"/);
+});
+
 test("WhoAmI answers the caller's user, business unit and organization", async () => {
   const me = await api.callFunction({ name: "WhoAmI" });
   assert.match(me.UserId, GUID);

@@ -139,6 +139,20 @@ test("a customer lookup: parentcustomerid bound to an account, then to a contact
   assert.equal(row["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"], "contact");
 });
 
+test("a single-valued navigation property set and cleared through $ref", async () => {
+  const accountId = await api.create({ collection: "accounts", data: { name: "Contoso" } });
+  const id = await api.create({ collection: "contacts", data: { firstname: "Ada" } });
+  await api.associateSingleValued({
+    collection: "contacts", primaryKey: id, navigationProperty: "parentcustomerid_account",
+    relatedCollection: "accounts", relatedKey: accountId,
+  });
+  const linked = await api.retrieve({ collection: "contacts", key: id, select: ["_parentcustomerid_value"] });
+  assert.equal(linked._parentcustomerid_value, accountId);
+  await api.disassociateSingleValued({ collection: "contacts", primaryKey: id, navigationProperty: "parentcustomerid_account" });
+  const cleared = await api.retrieve({ collection: "contacts", key: id, select: ["_parentcustomerid_value"] });
+  assert.equal(cleared._parentcustomerid_value, null);
+});
+
 test("an appointment with activity parties in one deep insert", async () => {
   const contactId = await api.create({ collection: "contacts", data: { firstname: "Ada", lastname: "Lovelace" } });
   const userId = await api.create({ collection: "systemusers", data: { firstname: "Agent", lastname: "Smith" } });
