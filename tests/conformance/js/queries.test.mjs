@@ -126,6 +126,11 @@ test("$expand of a single-valued and a collection-valued navigation property", a
   });
   assert.deepEqual(contact.Contact_Appointments.map((a) => a.subject), ["Second", "First"]);
 
+  const later = await api.retrieveMultiple({
+    collection: "appointments", select: ["subject"], filter: "scheduledstart ge 2026-03-03T00:00:00Z",
+  });
+  assert.deepEqual(later.value.map((a) => a.subject), ["Second"], "date-time literals compare as instants");
+
   const appointments = await api.retrieveMultiple({
     collection: "appointments", select: ["subject"], orderBy: ["subject"],
     expand: [{ property: "regardingobjectid_contact_appointment", select: ["fullname"] }],

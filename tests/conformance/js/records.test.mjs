@@ -32,10 +32,27 @@ test("retrieve by id with $select; update; the etag changes; delete; then 404 0x
   assert.equal(before.emailaddress1, null);
   assert.equal(before.lastname, undefined, "$select limits the columns");
 
+  // If-None-Match with the current ETag: 304 Not Modified, no body.
+  const unchanged = await api.retrieve({
+    collection: "contacts", key: id, select: ["firstname", "emailaddress1"], ifnonematch: before["@odata.etag"],
+  });
+  assert.ok(unchanged == null || Object.keys(unchanged).length === 0, `304 has no body: ${JSON.stringify(unchanged)}`);
+
   await api.update({ collection: "contacts", key: id, data: { emailaddress1: "ada@example.com" } });
   const after = await api.retrieve({ collection: "contacts", key: id, select: ["emailaddress1"] });
   assert.equal(after.emailaddress1, "ada@example.com");
   assert.notEqual(after["@odata.etag"], before["@odata.etag"]);
+  const changed = await api.retrieve({
+    collection: "contacts", key: id, select: ["emailaddress1"], ifnonematch: before["@odata.etag"],
+  });
+  assert.equal(changed.emailaddress1, "ada@example.com", "a changed row is answered in full");
+
+  // return=representation on update answers the updated row.
+  const represented = await api.update({
+    collection: "contacts", key: id, data: { lastname: "Lovelace" }, returnRepresentation: true,
+    select: ["fullname"],
+  });
+  assert.equal(represented.fullname, "Ada Lovelace");
 
   await rejectsWith(
     api.update({ collection: "contacts", key: id, data: { lastname: "B" }, ifmatch: before["@odata.etag"] }),
