@@ -35,6 +35,7 @@ class Store:
         self._rows: dict[str, dict[str, Record]] = {t.logical_name: {} for t in catalog.stored_tables()}
         self._version = 1000
         self._journal: list[Undo] | None = None
+        self._changes: dict[str, int] = dict.fromkeys(self._rows, 0)  # per table, for derived caches
         self.on_commit: Callable[[], None] | None = None
 
     @contextmanager
@@ -65,6 +66,13 @@ class Store:
     def _source(self, table: Table) -> dict[str, Record]:
         return self._rows[table.view_of or table.logical_name]
 
+    def changes(self, table: Table) -> int:
+        """A number that changes whenever a row of `table` (or the table it views) is written."""
+        return self._changes[table.view_of or table.logical_name]
+
+    def _touch(self, logical: str) -> None:
+        self._changes[logical] += 1
+
     def get(self, table: Table, record_id: str) -> Record | None:
         with self.lock:
             return self._source(table).get(record_id)
@@ -75,27 +83,32 @@ class Store:
 
     def put(self, table: Table, record: Record) -> None:
         with self.atomic():
-            rows = self._rows[table.logical_name]
+            logical = table.logical_name
+            rows = self._rows[logical]
             previous = rows.get(record.id)
             rows[record.id] = record
+            self._touch(logical)
             assert self._journal is not None
             if previous is None:
-                self._journal.append(lambda: rows.pop(record.id, None))
+                self._journal.append(lambda: (rows.pop(record.id, None), self._touch(logical)))
             else:
-                self._journal.append(lambda: rows.__setitem__(record.id, previous))
+                self._journal.append(lambda: (rows.__setitem__(record.id, previous), self._touch(logical)))
 
     def remove(self, table: Table, record_id: str) -> None:
         with self.atomic():
-            rows = self._rows[table.logical_name]
+            logical = table.logical_name
+            rows = self._rows[logical]
             previous = rows.pop(record_id, None)
             if previous is not None:
+                self._touch(logical)
                 assert self._journal is not None
-                self._journal.append(lambda: rows.__setitem__(record_id, previous))
+                self._journal.append(lambda: (rows.__setitem__(record_id, previous), self._touch(logical)))
 
     def clear(self) -> None:
         with self.lock:
-            for rows in self._rows.values():
+            for logical, rows in self._rows.items():
                 rows.clear()
+                self._touch(logical)
 
     def counts(self) -> dict[str, int]:
         with self.lock:

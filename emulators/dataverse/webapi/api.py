@@ -19,6 +19,7 @@ from emulators.dataverse.webapi.fetchxml import (
     run_fetch,
 )
 from emulators.dataverse.webapi.functions import call_function, is_function
+from emulators.dataverse.webapi.odata_filter import index_key
 from emulators.dataverse.webapi.metadata import csdl, entity_definitions
 from emulators.dataverse.webapi.paths import KeyRef, Segment, parse_key, split_segments
 from emulators.dataverse.webapi.query import (
@@ -133,7 +134,7 @@ class WebApi:
     def _query(self, request: ApiRequest, table: Table) -> Reply:
         if any(name == FETCH_XML for name, _ in request.query):
             return self._fetch(request, table)
-        return self._listing(request, table, self.store.all(table))
+        return self._listing(request, table, None)
 
     def _fetch(self, request: ApiRequest, table: Table) -> Reply:
         """`?fetchXml=`: the documented subset of fetchxml.py, alone (other options are 400)."""
@@ -177,13 +178,20 @@ class WebApi:
                 body[PAGING_COOKIE] = paging_cookie(fetch, result.rows)
         return Reply.json(200, body, _applied(prefer, annotations, None))
 
-    def _listing(self, request: ApiRequest, table: Table, records: list[Record]) -> Reply:
-        """A collection answer over `records`: query options, paging and annotations."""
+    def _listing(self, request: ApiRequest, table: Table, records: list[Record] | None) -> Reply:
+        """A collection answer over `records` (None: the whole table): query options, paging, annotations."""
         options = parse_options(self.catalog, table, request.query)
         prefer = request.prefer()
         annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
         size = page_size(prefer)
-        page, total, more = run_query([(r, self.views.of(table, r)) for r in records], options, size)
+        if records is None:
+            hint = index_key(options.filter) if options.filter is not None else None
+            if hint is not None:
+                records = self.views.matching(self.store, table, *hint)
+            else:
+                records = self.store.all(table)
+        views = self.views
+        page, total, more = run_query(records, lambda record: views.of(table, record), options, size)
         body: dict[str, object] = {"@odata.context": select_context(request.base_url, table, options.select)}
         if options.count:
             body["@odata.count"] = min(total, 5000)

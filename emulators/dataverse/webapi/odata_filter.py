@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from operator import ge as operator_ge
+from operator import gt as operator_gt
+from operator import le as operator_le
+from operator import lt as operator_lt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -286,6 +290,8 @@ class FilterParser:
 
     def _compare(self, operator: str, left: Typed, right: Typed) -> Predicate:
         edm = _common_type(left, right, operator)
+        if left.property_name is not None and right.constant:
+            return _property_against_constant(operator, left.property_name, _normalise(right.evaluate({}), edm), edm)
         lhs = left.evaluate
         rhs = _normalised_once(right, edm) if right.constant else _normalised(right.evaluate, edm)
 
@@ -308,6 +314,54 @@ class FilterParser:
         return compare
 
 
+def _property_against_constant(operator: str, name: str, fixed: object, edm: str | None) -> Predicate:
+    """`name op literal`, the common case: one closure per operator, no per-row dispatch.
+
+    An `eq` carries `index_key` = (property, normalised value, edm) so a query can look the
+    rows up in an index instead of testing every row (see `index_key`).
+    """
+    folds = edm in ("Edm.String", "Edm.Guid")
+    widens_date = edm == "Edm.DateTimeOffset"
+
+    def value(row: Row) -> object:
+        current = row.get(name)
+        if isinstance(current, str):
+            if folds:
+                return current.casefold()
+            if widens_date and len(current) == 10:
+                return current + "T00:00:00Z"
+        return current
+
+    if operator == "eq":
+        def equal(row: Row) -> bool:
+            return value(row) == fixed
+
+        if fixed is not None:
+            equal.index_key = (name, fixed, edm)  # type: ignore[attr-defined]
+        return equal
+    if operator == "ne":
+        return lambda row: value(row) != fixed
+    if fixed is None:
+        return lambda row: False
+    compare = {"gt": operator_gt, "ge": operator_ge, "lt": operator_lt, "le": operator_le}[operator]
+
+    def ordered(row: Row) -> bool:
+        current = value(row)
+        return current is not None and compare(current, fixed)
+
+    return ordered
+
+
+def index_key(predicate: Predicate) -> tuple[str, object, str | None] | None:
+    """(property, normalised value, edm) when every row matching `predicate` has that value."""
+    return getattr(predicate, "index_key", None)
+
+
+def normalised_property(value: object, edm: str | None) -> object:
+    """The form `index_key` values take: what an index of the property must be keyed by."""
+    return _normalise(value, edm)
+
+
 def _normalised_once(literal: Typed, edm: str | None) -> Operand:
     fixed = _normalise(literal.evaluate({}), edm)
     return lambda row: fixed
@@ -322,7 +376,13 @@ def _either(left: Predicate, right: Predicate) -> Predicate:
 
 
 def _both(left: Predicate, right: Predicate) -> Predicate:
-    return lambda row: left(row) and right(row)
+    def both(row: Row) -> bool:
+        return left(row) and right(row)
+
+    hint = index_key(left) or index_key(right)  # a row matching both matches either one's equality
+    if hint is not None:
+        both.index_key = hint  # type: ignore[attr-defined]
+    return both
 
 
 def _getter(name: str) -> Operand:
@@ -423,8 +483,24 @@ def _text_function(name: str, subject: Operand, needle: Operand) -> Operand:
     return apply
 
 
+_COMPILED: dict[tuple[int, str, tuple[tuple[str, str], ...]], tuple[Table, Predicate]] = {}
+COMPILED_LIMIT = 1024
+
+
 def compile_filter(table: Table, text: str, aliases: Mapping[str, str] | None = None) -> Predicate:
-    """The predicate for `text`, or a 400 ServiceError naming the problem."""
+    """The predicate for `text` (compiled once per table, text and aliases), or a 400 ServiceError."""
+    key = (id(table), text, tuple(sorted((aliases or {}).items())))
+    hit = _COMPILED.get(key)
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    predicate = _compile(table, text, aliases)
+    if len(_COMPILED) >= COMPILED_LIMIT:
+        _COMPILED.clear()
+    _COMPILED[key] = (table, predicate)
+    return predicate
+
+
+def _compile(table: Table, text: str, aliases: Mapping[str, str] | None) -> Predicate:
     try:
         return FilterParser(table, text, aliases or {}).parse()
     except ServiceError:

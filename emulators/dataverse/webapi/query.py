@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -204,12 +204,18 @@ def select_context(base: str, table: Table, select: Sequence[str] | None) -> str
 
 
 def run_query(
-    rows: list[tuple[Record, dict[str, object]]],
+    records: list[Record],
+    view_of: Callable[[Record], dict[str, object]],
     options: QueryOptions,
     size: int | None,
 ) -> tuple[list[tuple[Record, dict[str, object]]], int, int | None]:
     """Filtered, ordered page of rows; the total; the next page's offset (None when done)."""
-    matched = [pair for pair in rows if options.filter is None or options.filter(pair[1])]
+    predicate = options.filter
+    matched = []
+    for record in records:
+        view = view_of(record)
+        if predicate is None or predicate(view):
+            matched.append((record, view))
     matched = order_rows(matched, options.orderby)
     total = len(matched)
     if options.top is not None:
@@ -219,4 +225,3 @@ def run_query(
     page = matched[offset : offset + limit]
     more = offset + limit < total
     return page, total, (offset + limit) if more else None
-

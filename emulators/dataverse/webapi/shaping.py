@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emulators.dataverse.model.catalog import Catalog
+from emulators.dataverse.webapi.odata_filter import normalised_property
 from emulators.dataverse.webapi.ordering import order_rows
 from emulators.dataverse.model.schema import Table
 from emulators.dataverse.model.store import Record, Store
@@ -69,10 +70,15 @@ def filter_view(table: Table, record: Record) -> dict[str, object]:
 
 
 class Views:
-    """Filter views per row version: a query reads every row, but rows change rarely."""
+    """Filter views per row version, and equality indexes per table state.
+
+    A query reads every row but rows change rarely: views are cached per row version, and an
+    `eq` filter looks its value up in an index rebuilt only after the table changed.
+    """
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, str], tuple[int, dict[str, object]]] = {}
+        self._indexes: dict[tuple[str, str, str | None], tuple[int, dict[object, list[Record]]]] = {}
 
     def of(self, table: Table, record: Record) -> dict[str, object]:
         key = (table.logical_name, record.id)
@@ -83,8 +89,26 @@ class Views:
         self._cache[key] = (record.version, view)
         return view
 
+    def matching(self, store: Store, table: Table, name: str, value: object, edm: str | None) -> list[Record]:
+        """Rows whose `name` normalises to `value` (the caller still applies the whole filter)."""
+        key = (table.logical_name, name, edm)
+        changes = store.changes(table)
+        hit = self._indexes.get(key)
+        if hit is None or hit[0] != changes:
+            index: dict[object, list[Record]] = {}
+            for record in store.all(table):
+                normalised = normalised_property(self.of(table, record).get(name), edm)
+                try:
+                    index.setdefault(normalised, []).append(record)
+                except TypeError:  # an unhashable value cannot be equal to a literal anyway
+                    continue
+            hit = (changes, index)
+            self._indexes[key] = hit
+        return hit[1].get(value, [])
+
     def clear(self) -> None:
         self._cache.clear()
+        self._indexes.clear()
 
 
 class Shaper:
