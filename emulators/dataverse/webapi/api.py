@@ -20,7 +20,8 @@ from emulators.dataverse.webapi.fetchxml import (
 )
 from emulators.dataverse.webapi.functions import call_function, is_function
 from emulators.dataverse.webapi.odata_filter import index_key
-from emulators.dataverse.webapi.metadata import csdl, entity_definitions
+from emulators.dataverse.webapi.entity_definitions import entity_definitions
+from emulators.dataverse.webapi.metadata import csdl
 from emulators.dataverse.webapi.paths import KeyRef, Segment, parse_key, split_segments
 from emulators.dataverse.webapi.query import (
     FETCH_XML,
