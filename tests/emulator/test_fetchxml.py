@@ -201,8 +201,8 @@ def test_fetch_xml_does_not_combine_with_other_options(api, people):
     assert response.status_code == 400 and "fetchXml" in error_of(response)["message"]
 
 
-@pytest.mark.parametrize("option", ["savedQuery", "userQuery"])
-def test_stored_queries_are_refused_not_ignored(api, option):
+@pytest.mark.parametrize("option", ["savedQuery", "userQuery", "sql", "nosuchoption"])
+def test_query_options_outside_the_emulator_are_refused_not_ignored(api, option):
     response = api.get("contacts", params={option: "00000000-0000-0000-0000-000000000001"})
     assert response.status_code == 400
     assert option in error_of(response)["message"]
@@ -219,3 +219,7 @@ def test_count_segment_honours_filter_and_refuses_other_options(api, people):
     assert api.get("contacts/$count").text == "5"
     response = api.get("contacts/$count", params={"$top": "1"})
     assert response.status_code == 400 and "$count" in error_of(response)["message"]
+
+
+def test_plug_in_tag_changes_nothing(api, people):
+    assert len(api.get("contacts", params={"tag": "import"}).json()["value"]) == 5

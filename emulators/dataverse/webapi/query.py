@@ -20,9 +20,12 @@ MAX_PAGE_SIZE = 5000
 MAX_EXPANDS = 15
 UNSUPPORTED = {"$skip", "$search", "$levels", "$format", "$compute", "$index", "$schemaversion"}
 SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$apply"}
-# Query options Dataverse honours without a `$`: never silently ignored.
+# Query options without a `$` that Dataverse honours: never silently ignored.
 STORED_QUERIES = {"savedQuery", "userQuery"}
 FETCH_XML = "fetchXml"
+SQL = "sql"
+# `tag` only reaches plug-ins (a shared variable); the emulator runs none, so it changes nothing.
+HARMLESS = {"tag"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,10 @@ def parse_options(
             raise bad_query(f"The query parameter '{name}' (saved or user views) is not supported by the emulator.")
         if name == FETCH_XML:
             raise bad_query("The query parameter 'fetchXml' is only valid alone on a GET of an entity set.")
+        if name == SQL:
+            raise bad_query("The query parameter 'sql' (Dataverse SQL queries) is not supported by the emulator.")
+        if not name.startswith(("$", "@")) and name not in HARMLESS:
+            raise bad_query(f"The query parameter '{name}' is not supported by the emulator.")
         if name in UNSUPPORTED:
             raise bad_query(f"The query parameter '{name}' is not supported.")
         if name.startswith("$") and name not in SUPPORTED:
