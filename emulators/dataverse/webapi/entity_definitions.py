@@ -15,7 +15,7 @@ from emulators.dataverse.webapi.definitions import CRM, Definitions, TableDefini
 from emulators.dataverse.webapi.messages import ApiRequest, Reply
 from emulators.dataverse.webapi.odata_filter import compile_filter
 from emulators.dataverse.webapi.paths import Segment
-from emulators.dataverse.webapi.query import split_top_level
+from emulators.dataverse.webapi.query import split_expand_item, split_top_level
 
 
 @dataclass(frozen=True)
@@ -195,19 +195,11 @@ def _expansions(text: str | None, allowed: tuple[str, ...], type_name: str) -> l
         return []
     result = []
     for item in split_top_level(text, ","):
-        name, _, rest = item.partition("(")
-        name = name.strip()
+        name, inner = split_expand_item(item, text)
         if name not in allowed:
             raise unknown_property(type_name, name)
-        inner: dict[str, str] = {}
-        if rest:
-            if not rest.endswith(")"):
-                raise bad_query(f"Syntax error in $expand='{text}'.")
-            for option in split_top_level(rest[:-1], ";"):
-                key, sep, value = option.partition("=")
-                if not sep or key.strip() != "$select":
-                    raise bad_query(f"Only $select is supported inside $expand={name}(...) by the emulator.")
-                inner["$select"] = value
+        if set(inner) - {"$select"}:
+            raise bad_query(f"Only $select is supported inside $expand={name}(...) by the emulator.")
         result.append((name, inner))
     return result
 

@@ -13,6 +13,8 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import eq, ge, gt, le, lt, ne
+from typing import Any
 from urllib.parse import quote
 
 from emulators.dataverse.model.catalog import Catalog
@@ -271,24 +273,20 @@ def _condition(table: Table, element: ElementTree.Element) -> Predicate:
     return _compare(operator, key, value)
 
 
-def _compare(operator: str, key: str, value: object) -> Predicate:
-    def test(view: View) -> bool:
-        current = _comparable(view.get(key))
-        if current is None:
-            return False  # SQL semantics: a null column matches no comparison (UNCONFIRMED for ne)
-        if operator == "eq":
-            return current == value
-        if operator == "ne":
-            return current != value
-        if operator == "gt":
-            return current > value  # type: ignore[operator]
-        if operator == "ge":
-            return current >= value  # type: ignore[operator]
-        if operator == "lt":
-            return current < value  # type: ignore[operator]
-        return current <= value  # type: ignore[operator]
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": eq, "ne": ne, "gt": gt, "ge": ge, "lt": lt, "le": le,
+}
 
-    return test
+
+def _compare(name: str, key: str, value: object) -> Predicate:
+    test = COMPARISONS[name]
+
+    def compare(view: View) -> bool:
+        current = _comparable(view.get(key))
+        # SQL semantics: a null column matches no comparison (UNCONFIRMED for ne).
+        return current is not None and test(current, value)
+
+    return compare
 
 
 def _like_pattern(text: str) -> re.Pattern[str]:

@@ -129,6 +129,21 @@ def parse_orderby(table: Table, text: str) -> tuple[tuple[str, bool], ...]:
     return tuple(result)
 
 
+def split_expand_item(item: str, text: str) -> tuple[str, dict[str, str]]:
+    """`Name($select=a;$filter=b)` -> ("Name", {"$select": "a", "$filter": "b"}); 400 on bad syntax."""
+    name, _, rest = item.partition("(")
+    inner: dict[str, str] = {}
+    if rest:
+        if not rest.endswith(")"):
+            raise bad_query(f"Syntax error in $expand='{text}'.")
+        for option in split_top_level(rest[:-1], ";"):
+            key, sep, value = option.partition("=")
+            if not sep:
+                raise bad_query(f"Syntax error in $expand='{text}'.")
+            inner[key.strip()] = value
+    return name.strip(), inner
+
+
 def parse_expand(
     catalog: Catalog, table: Table, text: str, aliases: Mapping[str, str]
 ) -> tuple[Expansion, ...]:
@@ -137,17 +152,7 @@ def parse_expand(
         raise bad_query(f"The $expand query option allows at most {MAX_EXPANDS} navigation properties.")
     expansions = []
     for item in items:
-        name, _, rest = item.partition("(")
-        name = name.strip()
-        inner: dict[str, str] = {}
-        if rest:
-            if not rest.endswith(")"):
-                raise bad_query(f"Syntax error in $expand='{text}'.")
-            for option in split_top_level(rest[:-1], ";"):
-                key, sep, value = option.partition("=")
-                if not sep:
-                    raise bad_query(f"Syntax error in $expand='{text}'.")
-                inner[key.strip()] = value
+        name, inner = split_expand_item(item, text)
         lookup = table.navigation(name)
         if lookup is not None:
             target = catalog.table(lookup.navigations[name])
