@@ -12,10 +12,10 @@ from urllib.parse import unquote
 
 from emulators.dataverse.hosting.core import EmulatorCore
 from emulators.dataverse.hosting.faults import THROTTLE_MESSAGES, Fault
-from emulators.dataverse.webapi.messages import ApiRequest, Reply, decode_query
-from emulators.dataverse.webapi.paths import API_PREFIX
 from emulators.dataverse.hosting.request_log import LoggedRequest
 from emulators.dataverse.model.service_errors import ServiceError, no_route
+from emulators.dataverse.webapi.messages import ApiRequest, Reply, decode_query
+from emulators.dataverse.webapi.paths import API_PREFIX
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

@@ -4,33 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from emulators.dataverse.webapi.batch import run_batch
-from emulators.dataverse.webapi.bulk import run_bulk
 from emulators.dataverse.model.catalog import Catalog
-from emulators.dataverse.webapi.messages import ApiRequest, Reply
-from emulators.dataverse.webapi.definitions import Definitions
-from emulators.dataverse.webapi.fetchxml import (
-    MORE_RECORDS,
-    PAGING_COOKIE,
-    all_links,
-    link_columns,
-    paging_cookie,
-    parse_fetch,
-    run_fetch,
-)
-from emulators.dataverse.webapi.functions import call_function, is_function
-from emulators.dataverse.webapi.odata_filter import index_key
-from emulators.dataverse.webapi.entity_definitions import entity_definitions
-from emulators.dataverse.webapi.metadata import csdl
-from emulators.dataverse.webapi.paths import KeyRef, Segment, parse_key, split_segments
-from emulators.dataverse.webapi.query import (
-    FETCH_XML,
-    next_link,
-    page_size,
-    parse_options,
-    run_query,
-    select_context,
-)
 from emulators.dataverse.model.schema import Table
 from emulators.dataverse.model.service_errors import (
     ServiceError,
@@ -43,8 +17,34 @@ from emulators.dataverse.model.service_errors import (
     segment_not_found,
     version_mismatch,
 )
-from emulators.dataverse.webapi.shaping import Annotations, Shaper, Views, etag, related_rows
 from emulators.dataverse.model.store import Record, Store
+from emulators.dataverse.webapi.batch import run_batch
+from emulators.dataverse.webapi.bulk import run_bulk
+from emulators.dataverse.webapi.definitions import Definitions
+from emulators.dataverse.webapi.entity_definitions import entity_definitions
+from emulators.dataverse.webapi.fetchxml import (
+    MORE_RECORDS,
+    PAGING_COOKIE,
+    all_links,
+    link_columns,
+    paging_cookie,
+    parse_fetch,
+    run_fetch,
+)
+from emulators.dataverse.webapi.functions import call_function, is_function
+from emulators.dataverse.webapi.messages import ApiRequest, Reply
+from emulators.dataverse.webapi.metadata import csdl
+from emulators.dataverse.webapi.odata_filter import index_key
+from emulators.dataverse.webapi.paths import KeyRef, Segment, parse_key, split_segments
+from emulators.dataverse.webapi.query import (
+    FETCH_XML,
+    next_link,
+    page_size,
+    parse_options,
+    run_query,
+    select_context,
+)
+from emulators.dataverse.webapi.shaping import Annotations, Shaper, Views, etag, related_rows
 from emulators.dataverse.webapi.writes import Writer
 
 BULK_PREFIX = "Microsoft.Dynamics.CRM."

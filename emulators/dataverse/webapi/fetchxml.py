@@ -9,16 +9,16 @@ with eq ne gt ge lt le like not-like in not-in null not-null on-or-after on-or-b
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from operator import eq, ge, gt, le, lt, ne
 from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 from emulators.dataverse.model.catalog import Catalog
-from emulators.dataverse.model.schema import Column, Kind, Table
+from emulators.dataverse.model.schema import Kind, Table
 from emulators.dataverse.model.service_errors import ServiceError
 from emulators.dataverse.model.store import Record, Store
 from emulators.dataverse.model.values import parse_guid, to_utc_text
@@ -489,6 +489,3 @@ def all_links(links: Sequence[Link]) -> list[Link]:
         flat.extend(all_links(link.links))
     return flat
 
-
-def column_of(table: Table, name: str) -> Column | None:
-    return table.columns.get(name)

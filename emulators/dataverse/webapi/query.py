@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from emulators.dataverse.model.catalog import Catalog
-from emulators.dataverse.webapi.odata_filter import Predicate, compile_filter
-from emulators.dataverse.webapi.ordering import order_rows
 from emulators.dataverse.model.schema import Table
 from emulators.dataverse.model.service_errors import ServiceError, bad_query, unknown_property
-from emulators.dataverse.webapi.shaping import Expansion
 from emulators.dataverse.model.store import Record
+from emulators.dataverse.webapi.odata_filter import Predicate, compile_filter
+from emulators.dataverse.webapi.ordering import order_rows
+from emulators.dataverse.webapi.shaping import Expansion
 
 MAX_PAGE_SIZE = 5000
 MAX_EXPANDS = 15
