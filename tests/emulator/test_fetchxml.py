@@ -184,6 +184,11 @@ def test_aggregate_count_and_countcolumn(api, people):
     ('<!DOCTYPE x [<!ENTITY a "b">]><fetch><entity name="contact"/></fetch>', "DOCTYPE"),
     ("<fetch><entity name='contact'>", "well-formed"),
     ('<fetch page="2" paging-cookie="garbage"><entity name="contact"/></fetch>', "paging-cookie"),
+    ('<fetch page="2" paging-cookie="&lt;!DOCTYPE c [&lt;!ENTITY a &quot;b&quot;&gt;]&gt;&lt;cookie/&gt;"><entity name="contact"/></fetch>', "DOCTYPE"),
+    ('<fetch><entity name="contact"><filter>' + "<filter>" * 40 + "</filter>" * 40 + "</filter></entity></fetch>", "deeper"),
+    ('<fetch><entity name="contact">' + '<link-entity name="contact" from="parentcustomerid" to="contactid">' * 40
+     + "</link-entity>" * 40 + "</entity></fetch>", "deeper"),
+    ('<fetch><entity name="contact"><filter>' + "<filter>" * 2000 + "</filter>" * 2000 + "</filter></entity></fetch>", "longer"),
 ])
 def test_outside_the_subset_is_a_400_naming_it(api, people, xml, named):
     response = fetch(api, xml)

@@ -25,6 +25,7 @@ from emulators.dataverse.model.values import parse_guid, to_utc_text
 from emulators.dataverse.webapi.ordering import sort_key
 
 MAX_LENGTH = 32_768
+MAX_DEPTH = 32  # nested filters and link-entities: deeper is a 400, never a RecursionError
 MAX_PAGE = 5000
 FETCH_ERROR = "0x80041103"  # QueryBuilderNoAttribute and friends share the 0x8004110x range (UNCONFIRMED)
 FETCH_ATTRIBUTES = {"version", "mapping", "top", "count", "page", "paging-cookie", "aggregate", "no-lock", "distinct",
@@ -106,6 +107,8 @@ def parse_fetch(catalog: Catalog, table: Table, text: str) -> Fetch:
         raise fetch_error("The fetch attribute 'top' cannot be used together with 'count' or 'page'.")
     cookie = root.get("paging-cookie")
     if cookie:  # only a speed-up in Dataverse; the page number decides here, but it must be a cookie
+        if "<!" in cookie:
+            raise fetch_error("The paging-cookie must not contain a DOCTYPE or entity declaration.")
         try:
             if ElementTree.fromstring(cookie).tag != "cookie":
                 raise ElementTree.ParseError("not a cookie")
@@ -127,7 +130,7 @@ def parse_fetch(catalog: Catalog, table: Table, text: str) -> Fetch:
 
 
 def _entity_children(
-    catalog: Catalog, table: Table, element: ElementTree.Element, *, aggregate: bool, aliases: set[str]
+    catalog: Catalog, table: Table, element: ElementTree.Element, *, aggregate: bool, aliases: set[str], depth: int = 0
 ) -> tuple[list[str] | None, Predicate | None, list[tuple[str, bool]], list[Link], list[tuple[str, str, str]]]:
     columns: list[str] | None = []
     predicates: list[Predicate] = []
@@ -163,14 +166,15 @@ def _entity_children(
         elif child.tag == "link-entity":
             if aggregate:
                 raise fetch_error("link-entity is not supported in an aggregate fetch by the emulator.")
-            links.append(_link(catalog, table, child, aliases))
+            links.append(_link(catalog, table, child, aliases, depth + 1))
         else:
             raise fetch_error(f"The element '{child.tag}' is not supported by the emulator's FetchXML.")
     predicate = _all(predicates) if predicates else None
     return columns, predicate, orders, links, aggregates
 
 
-def _link(catalog: Catalog, parent: Table, element: ElementTree.Element, aliases: set[str]) -> Link:
+def _link(catalog: Catalog, parent: Table, element: ElementTree.Element, aliases: set[str], depth: int) -> Link:
+    _check_depth(depth)
     _known_attributes(element, {"name", "from", "to", "link-type", "alias", "intersect", "visible"})
     if _boolean(element, "intersect"):
         raise fetch_error("link-entity intersect='true' (many-to-many) is not supported by the emulator.")
@@ -202,13 +206,16 @@ def _link(catalog: Catalog, parent: Table, element: ElementTree.Element, aliases
     if alias in aliases:
         raise fetch_error(f"The link-entity alias '{alias}' is used twice.")
     aliases.add(alias)
-    columns, predicate, orders, links, _ = _entity_children(catalog, table, element, aggregate=False, aliases=aliases)
+    columns, predicate, orders, links, _ = _entity_children(
+        catalog, table, element, aggregate=False, aliases=aliases, depth=depth
+    )
     if orders:
         raise fetch_error("order inside link-entity is not supported by the emulator.")
     return Link(table, alias, from_attribute, to_attribute, link_type == "outer", columns, predicate, links)
 
 
-def _filter(table: Table, element: ElementTree.Element) -> Predicate:
+def _filter(table: Table, element: ElementTree.Element, depth: int = 1) -> Predicate:
+    _check_depth(depth)
     _known_attributes(element, {"type"})
     kind = element.get("type", "and")
     if kind not in ("and", "or"):
@@ -218,7 +225,7 @@ def _filter(table: Table, element: ElementTree.Element) -> Predicate:
         if child.tag == "condition":
             parts.append(_condition(table, child))
         elif child.tag == "filter":
-            parts.append(_filter(table, child))
+            parts.append(_filter(table, child, depth + 1))
         else:
             raise fetch_error(f"The element '{child.tag}' is not allowed inside a filter.")
     if not parts:
@@ -356,6 +363,11 @@ def _attribute_name(table: Table, name: str | None) -> str:
     if name == table.primary_key or name in table.columns or name in table.lookups:
         return name
     raise fetch_error(f"'{table.logical_name}' entity doesn't contain attribute with Name = '{name}'.")
+
+
+def _check_depth(depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise fetch_error(f"The fetchXml nests filters or link-entities deeper than {MAX_DEPTH} levels.")
 
 
 def _known_attributes(element: ElementTree.Element, allowed: set[str]) -> None:
