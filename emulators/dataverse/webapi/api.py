@@ -82,6 +82,8 @@ class WebApi:
 
     def dispatch(self, request: ApiRequest) -> Reply:
         path = request.path
+        if request.method != "GET":
+            _refuse_write_options(request)
         if path in ("", "/"):
             return self._service_document(request)
         if path == "$batch":
@@ -364,6 +366,16 @@ class WebApi:
             raise no_route(request.method, request.path)
         value = [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in self.catalog.by_set.values()]
         return Reply.json(200, {"@odata.context": request.base_url + "$metadata", "value": value})
+
+
+WRITE_OPTIONS = {"$select", "$expand"}  # shape the row answered with Prefer: return=representation
+
+
+def _refuse_write_options(request: ApiRequest) -> None:
+    """A write never ignores a query option: only the two that shape a returned row are allowed."""
+    for name, _ in request.query:
+        if name not in WRITE_OPTIONS:
+            raise bad_query(f"The query parameter '{name}' is not supported on a {request.method} request.")
 
 
 def _check_if_match(request: ApiRequest, record: Record) -> None:
