@@ -7,8 +7,8 @@ import json
 import signal
 import threading
 
-from emulators.dataverse.model.persistence import DataFileError
 from emulators.dataverse.hosting.server import DataverseEmulator
+from emulators.dataverse.model.persistence import DataFileError
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

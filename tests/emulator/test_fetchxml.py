@@ -184,6 +184,11 @@ def test_aggregate_count_and_countcolumn(api, people):
     ('<!DOCTYPE x [<!ENTITY a "b">]><fetch><entity name="contact"/></fetch>', "DOCTYPE"),
     ("<fetch><entity name='contact'>", "well-formed"),
     ('<fetch page="2" paging-cookie="garbage"><entity name="contact"/></fetch>', "paging-cookie"),
+    ('<fetch page="2" paging-cookie="&lt;!DOCTYPE c [&lt;!ENTITY a &quot;b&quot;&gt;]&gt;&lt;cookie/&gt;"><entity name="contact"/></fetch>', "DOCTYPE"),
+    ('<fetch><entity name="contact"><filter>' + "<filter>" * 40 + "</filter>" * 40 + "</filter></entity></fetch>", "deeper"),
+    ('<fetch><entity name="contact">' + '<link-entity name="contact" from="parentcustomerid" to="contactid">' * 40
+     + "</link-entity>" * 40 + "</entity></fetch>", "deeper"),
+    ('<fetch><entity name="contact"><filter>' + "<filter>" * 2000 + "</filter>" * 2000 + "</filter></entity></fetch>", "longer"),
 ])
 def test_outside_the_subset_is_a_400_naming_it(api, people, xml, named):
     response = fetch(api, xml)
@@ -201,8 +206,8 @@ def test_fetch_xml_does_not_combine_with_other_options(api, people):
     assert response.status_code == 400 and "fetchXml" in error_of(response)["message"]
 
 
-@pytest.mark.parametrize("option", ["savedQuery", "userQuery"])
-def test_stored_queries_are_refused_not_ignored(api, option):
+@pytest.mark.parametrize("option", ["savedQuery", "userQuery", "sql", "nosuchoption"])
+def test_query_options_outside_the_emulator_are_refused_not_ignored(api, option):
     response = api.get("contacts", params={option: "00000000-0000-0000-0000-000000000001"})
     assert response.status_code == 400
     assert option in error_of(response)["message"]
@@ -219,3 +224,22 @@ def test_count_segment_honours_filter_and_refuses_other_options(api, people):
     assert api.get("contacts/$count").text == "5"
     response = api.get("contacts/$count", params={"$top": "1"})
     assert response.status_code == 400 and "$count" in error_of(response)["message"]
+
+
+def test_plug_in_tag_changes_nothing(api, people):
+    assert len(api.get("contacts", params={"tag": "import"}).json()["value"]) == 5
+
+
+@pytest.mark.parametrize(("method", "option"), [("POST", "$filter"), ("PATCH", "$top"), ("DELETE", "fetchXml")])
+def test_writes_refuse_query_options_they_would_ignore(api, people, method, option):
+    target = "contacts" if method == "POST" else f"contacts({people['contacts']['Ana']})"
+    response = api.request(method, target, params={option: "1"}, json={"lastname": "X"} if method != "DELETE" else None)
+    assert response.status_code == 400
+    assert option in error_of(response)["message"]
+    assert api.get(f"contacts({people['contacts']['Ana']})").status_code == 200  # nothing was deleted
+
+
+def test_writes_accept_select_for_the_returned_row(api):
+    response = api.post("contacts", params={"$select": "lastname"}, json={"lastname": "Y"},
+                        headers={"Prefer": "return=representation"})
+    assert response.status_code == 201 and response.json()["lastname"] == "Y" and "firstname" not in response.json()

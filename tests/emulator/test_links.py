@@ -98,7 +98,7 @@ def test_https_is_refused_by_a_client_that_does_not_trust_the_ca(https_emulator)
 
 def test_ca_path_needs_https():
     with pytest.raises(RuntimeError):
-        DataverseEmulator().ca_path
+        _ = DataverseEmulator().ca_path
 
 
 def test_command_line_https_prints_the_ca_to_trust():

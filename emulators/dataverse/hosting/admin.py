@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from emulators.dataverse.webapi.messages import Reply
 from emulators.dataverse.hosting.pages import index_page, timeline_page
 from emulators.dataverse.model.service_errors import ServiceError
+from emulators.dataverse.webapi.messages import Reply
 
 if TYPE_CHECKING:
     from emulators.dataverse.hosting.core import EmulatorCore

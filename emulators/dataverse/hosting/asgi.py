@@ -12,10 +12,10 @@ from urllib.parse import unquote
 
 from emulators.dataverse.hosting.core import EmulatorCore
 from emulators.dataverse.hosting.faults import THROTTLE_MESSAGES, Fault
-from emulators.dataverse.webapi.messages import ApiRequest, Reply, decode_query
-from emulators.dataverse.webapi.paths import API_PREFIX
 from emulators.dataverse.hosting.request_log import LoggedRequest
 from emulators.dataverse.model.service_errors import ServiceError, no_route
+from emulators.dataverse.webapi.messages import ApiRequest, Reply, decode_query
+from emulators.dataverse.webapi.paths import API_PREFIX
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -30,6 +30,8 @@ def _is_loopback_peer(scope: Scope) -> bool:
     client = scope.get("client")
     if not client:
         return False
+    if client[0] in ("127.0.0.1", "::1"):  # the usual peer: skip parsing
+        return True
     try:
         return ipaddress.ip_address(client[0]).is_loopback
     except ValueError:

@@ -6,16 +6,16 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from emulators.dataverse.model import persistence
-from emulators.dataverse.webapi.api import WebApi
-from emulators.dataverse.model.catalog import Catalog, CustomColumns
 from emulators.dataverse.hosting.faults import Faults
 from emulators.dataverse.hosting.request_log import LoggedRequest, RequestLog
+from emulators.dataverse.model import persistence
+from emulators.dataverse.model.catalog import Catalog, CustomColumns
 from emulators.dataverse.model.schema import Table
-from emulators.dataverse.model.seed import base_rows, demo_rows
-from emulators.dataverse.webapi.shaping import Annotations
+from emulators.dataverse.model.seed import base_rows, caller_rows, demo_rows
 from emulators.dataverse.model.store import Store
 from emulators.dataverse.model.values import parse_guid
+from emulators.dataverse.webapi.api import WebApi
+from emulators.dataverse.webapi.shaping import Annotations
 
 
 class EmulatorCore:
@@ -47,7 +47,7 @@ class EmulatorCore:
 
     # -- rows
     def _seed(self) -> None:
-        rows = base_rows() + (demo_rows() if self.seed_demo else [])
+        rows = base_rows() + caller_rows() + (demo_rows() if self.seed_demo else [])
         with self.store.atomic():
             for entity_set, body in rows:
                 self.api.writer.create(self.catalog.by_set[entity_set], body)

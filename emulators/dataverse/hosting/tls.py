@@ -34,7 +34,7 @@ def generate(directory: str | Path | None = None) -> TlsFiles:
 
     folder = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="dataverse-emulator-tls-"))
     folder.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
 
     def name(common_name: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])

@@ -23,7 +23,17 @@ def demo_id(name: str) -> str:
 
 
 def base_rows() -> Seed:
-    """What every environment has: the calling user and the WEM booking setup metadata record (ref §2.4)."""
+    """The WEM booking setup metadata record every WEM-enabled org has (ref §2.4)."""
+    return [
+        (
+            "msdyn_bookingsetupmetadatas",
+            {"msdyn_bookingsetupmetadataid": BOOKING_SETUP_METADATA_ID, "msdyn_entitylogicalname": "bookableresourcebooking"},
+        )
+    ]
+
+
+def caller_rows() -> Seed:
+    """The calling user every environment has (WhoAmI answers its ids)."""
     return [
         (
             "systemusers",
@@ -36,10 +46,6 @@ def base_rows() -> Seed:
                 "isdisabled": False,
             },
         ),
-        (
-            "msdyn_bookingsetupmetadatas",
-            {"msdyn_bookingsetupmetadataid": BOOKING_SETUP_METADATA_ID, "msdyn_entitylogicalname": "bookableresourcebooking"},
-        )
     ]
 
 

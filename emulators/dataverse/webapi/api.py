@@ -4,32 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from emulators.dataverse.webapi.batch import run_batch
-from emulators.dataverse.webapi.bulk import run_bulk
 from emulators.dataverse.model.catalog import Catalog
-from emulators.dataverse.webapi.messages import ApiRequest, Reply
-from emulators.dataverse.webapi.definitions import Definitions
-from emulators.dataverse.webapi.fetchxml import (
-    MORE_RECORDS,
-    PAGING_COOKIE,
-    all_links,
-    link_columns,
-    paging_cookie,
-    parse_fetch,
-    run_fetch,
-)
-from emulators.dataverse.webapi.functions import call_function, is_function
-from emulators.dataverse.webapi.odata_filter import index_key
-from emulators.dataverse.webapi.metadata import csdl, entity_definitions
-from emulators.dataverse.webapi.paths import KeyRef, Segment, parse_key, split_segments
-from emulators.dataverse.webapi.query import (
-    FETCH_XML,
-    next_link,
-    page_size,
-    parse_options,
-    run_query,
-    select_context,
-)
 from emulators.dataverse.model.schema import Table
 from emulators.dataverse.model.service_errors import (
     ServiceError,
@@ -42,8 +17,34 @@ from emulators.dataverse.model.service_errors import (
     segment_not_found,
     version_mismatch,
 )
-from emulators.dataverse.webapi.shaping import Annotations, Shaper, Views, etag, related_rows
 from emulators.dataverse.model.store import Record, Store
+from emulators.dataverse.webapi.batch import run_batch
+from emulators.dataverse.webapi.bulk import run_bulk
+from emulators.dataverse.webapi.definitions import Definitions
+from emulators.dataverse.webapi.entity_definitions import entity_definitions
+from emulators.dataverse.webapi.fetchxml import (
+    MORE_RECORDS,
+    PAGING_COOKIE,
+    all_links,
+    link_columns,
+    paging_cookie,
+    parse_fetch,
+    run_fetch,
+)
+from emulators.dataverse.webapi.functions import call_function, is_function
+from emulators.dataverse.webapi.messages import ApiRequest, Reply
+from emulators.dataverse.webapi.metadata import csdl
+from emulators.dataverse.webapi.odata_filter import index_key
+from emulators.dataverse.webapi.paths import KeyRef, Segment, parse_key, split_segments
+from emulators.dataverse.webapi.query import (
+    FETCH_XML,
+    next_link,
+    page_size,
+    parse_options,
+    run_query,
+    select_context,
+)
+from emulators.dataverse.webapi.shaping import Annotations, Shaper, Views, etag, related_rows
 from emulators.dataverse.webapi.writes import Writer
 
 BULK_PREFIX = "Microsoft.Dynamics.CRM."
@@ -81,6 +82,8 @@ class WebApi:
 
     def dispatch(self, request: ApiRequest) -> Reply:
         path = request.path
+        if request.method != "GET":
+            _refuse_write_options(request)
         if path in ("", "/"):
             return self._service_document(request)
         if path == "$batch":
@@ -363,6 +366,16 @@ class WebApi:
             raise no_route(request.method, request.path)
         value = [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in self.catalog.by_set.values()]
         return Reply.json(200, {"@odata.context": request.base_url + "$metadata", "value": value})
+
+
+WRITE_OPTIONS = {"$select", "$expand"}  # shape the row answered with Prefer: return=representation
+
+
+def _refuse_write_options(request: ApiRequest) -> None:
+    """A write never ignores a query option: only the two that shape a returned row are allowed."""
+    for name, _ in request.query:
+        if name not in WRITE_OPTIONS:
+            raise bad_query(f"The query parameter '{name}' is not supported on a {request.method} request.")
 
 
 def _check_if_match(request: ApiRequest, record: Record) -> None:

@@ -9,9 +9,9 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from emulators.dataverse.model.service_errors import PAYLOAD, ServiceError, no_route
 from emulators.dataverse.webapi.messages import ApiRequest, Reply, decode_query
 from emulators.dataverse.webapi.paths import API_PREFIX
-from emulators.dataverse.model.service_errors import PAYLOAD, ServiceError, no_route
 
 if TYPE_CHECKING:
     from emulators.dataverse.webapi.api import WebApi

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from emulators.dataverse.webapi.messages import ApiRequest, Reply
-from emulators.dataverse.webapi.paths import KeyRef, parse_key, split_segments, strip_service_root
 from emulators.dataverse.model.schema import Table
 from emulators.dataverse.model.service_errors import ServiceError, bad_payload, no_route
 from emulators.dataverse.model.values import parse_guid
+from emulators.dataverse.webapi.messages import ApiRequest, Reply
+from emulators.dataverse.webapi.paths import KeyRef, parse_key, split_segments, strip_service_root
 
 if TYPE_CHECKING:
     from emulators.dataverse.webapi.api import WebApi

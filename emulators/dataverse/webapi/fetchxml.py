@@ -9,20 +9,23 @@ with eq ne gt ge lt le like not-like in not-in null not-null on-or-after on-or-b
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import eq, ge, gt, le, lt, ne
+from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 from emulators.dataverse.model.catalog import Catalog
-from emulators.dataverse.model.schema import Column, Kind, Table
+from emulators.dataverse.model.schema import Kind, Table
 from emulators.dataverse.model.service_errors import ServiceError
 from emulators.dataverse.model.store import Record, Store
 from emulators.dataverse.model.values import parse_guid, to_utc_text
 from emulators.dataverse.webapi.ordering import sort_key
 
 MAX_LENGTH = 32_768
+MAX_DEPTH = 32  # nested filters and link-entities: deeper is a 400, never a RecursionError
 MAX_PAGE = 5000
 FETCH_ERROR = "0x80041103"  # QueryBuilderNoAttribute and friends share the 0x8004110x range (UNCONFIRMED)
 FETCH_ATTRIBUTES = {"version", "mapping", "top", "count", "page", "paging-cookie", "aggregate", "no-lock", "distinct",
@@ -104,6 +107,8 @@ def parse_fetch(catalog: Catalog, table: Table, text: str) -> Fetch:
         raise fetch_error("The fetch attribute 'top' cannot be used together with 'count' or 'page'.")
     cookie = root.get("paging-cookie")
     if cookie:  # only a speed-up in Dataverse; the page number decides here, but it must be a cookie
+        if "<!" in cookie:
+            raise fetch_error("The paging-cookie must not contain a DOCTYPE or entity declaration.")
         try:
             if ElementTree.fromstring(cookie).tag != "cookie":
                 raise ElementTree.ParseError("not a cookie")
@@ -125,7 +130,7 @@ def parse_fetch(catalog: Catalog, table: Table, text: str) -> Fetch:
 
 
 def _entity_children(
-    catalog: Catalog, table: Table, element: ElementTree.Element, *, aggregate: bool, aliases: set[str]
+    catalog: Catalog, table: Table, element: ElementTree.Element, *, aggregate: bool, aliases: set[str], depth: int = 0
 ) -> tuple[list[str] | None, Predicate | None, list[tuple[str, bool]], list[Link], list[tuple[str, str, str]]]:
     columns: list[str] | None = []
     predicates: list[Predicate] = []
@@ -161,14 +166,15 @@ def _entity_children(
         elif child.tag == "link-entity":
             if aggregate:
                 raise fetch_error("link-entity is not supported in an aggregate fetch by the emulator.")
-            links.append(_link(catalog, table, child, aliases))
+            links.append(_link(catalog, table, child, aliases, depth + 1))
         else:
             raise fetch_error(f"The element '{child.tag}' is not supported by the emulator's FetchXML.")
     predicate = _all(predicates) if predicates else None
     return columns, predicate, orders, links, aggregates
 
 
-def _link(catalog: Catalog, parent: Table, element: ElementTree.Element, aliases: set[str]) -> Link:
+def _link(catalog: Catalog, parent: Table, element: ElementTree.Element, aliases: set[str], depth: int) -> Link:
+    _check_depth(depth)
     _known_attributes(element, {"name", "from", "to", "link-type", "alias", "intersect", "visible"})
     if _boolean(element, "intersect"):
         raise fetch_error("link-entity intersect='true' (many-to-many) is not supported by the emulator.")
@@ -200,13 +206,16 @@ def _link(catalog: Catalog, parent: Table, element: ElementTree.Element, aliases
     if alias in aliases:
         raise fetch_error(f"The link-entity alias '{alias}' is used twice.")
     aliases.add(alias)
-    columns, predicate, orders, links, _ = _entity_children(catalog, table, element, aggregate=False, aliases=aliases)
+    columns, predicate, orders, links, _ = _entity_children(
+        catalog, table, element, aggregate=False, aliases=aliases, depth=depth
+    )
     if orders:
         raise fetch_error("order inside link-entity is not supported by the emulator.")
     return Link(table, alias, from_attribute, to_attribute, link_type == "outer", columns, predicate, links)
 
 
-def _filter(table: Table, element: ElementTree.Element) -> Predicate:
+def _filter(table: Table, element: ElementTree.Element, depth: int = 1) -> Predicate:
+    _check_depth(depth)
     _known_attributes(element, {"type"})
     kind = element.get("type", "and")
     if kind not in ("and", "or"):
@@ -216,7 +225,7 @@ def _filter(table: Table, element: ElementTree.Element) -> Predicate:
         if child.tag == "condition":
             parts.append(_condition(table, child))
         elif child.tag == "filter":
-            parts.append(_filter(table, child))
+            parts.append(_filter(table, child, depth + 1))
         else:
             raise fetch_error(f"The element '{child.tag}' is not allowed inside a filter.")
     if not parts:
@@ -271,24 +280,20 @@ def _condition(table: Table, element: ElementTree.Element) -> Predicate:
     return _compare(operator, key, value)
 
 
-def _compare(operator: str, key: str, value: object) -> Predicate:
-    def test(view: View) -> bool:
-        current = _comparable(view.get(key))
-        if current is None:
-            return False  # SQL semantics: a null column matches no comparison (UNCONFIRMED for ne)
-        if operator == "eq":
-            return current == value
-        if operator == "ne":
-            return current != value
-        if operator == "gt":
-            return current > value  # type: ignore[operator]
-        if operator == "ge":
-            return current >= value  # type: ignore[operator]
-        if operator == "lt":
-            return current < value  # type: ignore[operator]
-        return current <= value  # type: ignore[operator]
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": eq, "ne": ne, "gt": gt, "ge": ge, "lt": lt, "le": le,
+}
 
-    return test
+
+def _compare(name: str, key: str, value: object) -> Predicate:
+    test = COMPARISONS[name]
+
+    def compare(view: View) -> bool:
+        current = _comparable(view.get(key))
+        # SQL semantics: a null column matches no comparison (UNCONFIRMED for ne).
+        return current is not None and test(current, value)
+
+    return compare
 
 
 def _like_pattern(text: str) -> re.Pattern[str]:
@@ -358,6 +363,11 @@ def _attribute_name(table: Table, name: str | None) -> str:
     if name == table.primary_key or name in table.columns or name in table.lookups:
         return name
     raise fetch_error(f"'{table.logical_name}' entity doesn't contain attribute with Name = '{name}'.")
+
+
+def _check_depth(depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise fetch_error(f"The fetchXml nests filters or link-entities deeper than {MAX_DEPTH} levels.")
 
 
 def _known_attributes(element: ElementTree.Element, allowed: set[str]) -> None:
@@ -491,6 +501,3 @@ def all_links(links: Sequence[Link]) -> list[Link]:
         flat.extend(all_links(link.links))
     return flat
 
-
-def column_of(table: Table, name: str) -> Column | None:
-    return table.columns.get(name)

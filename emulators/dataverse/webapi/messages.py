@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import unquote_plus
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import unquote_plus
 
 from emulators.dataverse.model.service_errors import ServiceError, bad_payload
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from operator import ge as operator_ge
 from operator import gt as operator_gt
 from operator import le as operator_le
 from operator import lt as operator_lt
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from emulators.dataverse.model.schema import EDM_TYPES, Table
 from emulators.dataverse.model.service_errors import ServiceError, bad_query, unknown_property

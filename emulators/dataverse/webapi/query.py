@@ -9,20 +9,23 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from emulators.dataverse.model.catalog import Catalog
-from emulators.dataverse.webapi.odata_filter import Predicate, compile_filter
-from emulators.dataverse.webapi.ordering import order_rows
 from emulators.dataverse.model.schema import Table
 from emulators.dataverse.model.service_errors import ServiceError, bad_query, unknown_property
-from emulators.dataverse.webapi.shaping import Expansion
 from emulators.dataverse.model.store import Record
+from emulators.dataverse.webapi.odata_filter import Predicate, compile_filter
+from emulators.dataverse.webapi.ordering import order_rows
+from emulators.dataverse.webapi.shaping import Expansion
 
 MAX_PAGE_SIZE = 5000
 MAX_EXPANDS = 15
 UNSUPPORTED = {"$skip", "$search", "$levels", "$format", "$compute", "$index", "$schemaversion"}
 SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$expand", "$skiptoken", "$apply"}
-# Query options Dataverse honours without a `$`: never silently ignored.
+# Query options without a `$` that Dataverse honours: never silently ignored.
 STORED_QUERIES = {"savedQuery", "userQuery"}
 FETCH_XML = "fetchXml"
+SQL = "sql"
+# `tag` only reaches plug-ins (a shared variable); the emulator runs none, so it changes nothing.
+HARMLESS = {"tag"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,10 @@ def parse_options(
             raise bad_query(f"The query parameter '{name}' (saved or user views) is not supported by the emulator.")
         if name == FETCH_XML:
             raise bad_query("The query parameter 'fetchXml' is only valid alone on a GET of an entity set.")
+        if name == SQL:
+            raise bad_query("The query parameter 'sql' (Dataverse SQL queries) is not supported by the emulator.")
+        if not name.startswith(("$", "@")) and name not in HARMLESS:
+            raise bad_query(f"The query parameter '{name}' is not supported by the emulator.")
         if name in UNSUPPORTED:
             raise bad_query(f"The query parameter '{name}' is not supported.")
         if name.startswith("$") and name not in SUPPORTED:
@@ -122,6 +129,21 @@ def parse_orderby(table: Table, text: str) -> tuple[tuple[str, bool], ...]:
     return tuple(result)
 
 
+def split_expand_item(item: str, text: str) -> tuple[str, dict[str, str]]:
+    """`Name($select=a;$filter=b)` -> ("Name", {"$select": "a", "$filter": "b"}); 400 on bad syntax."""
+    name, _, rest = item.partition("(")
+    inner: dict[str, str] = {}
+    if rest:
+        if not rest.endswith(")"):
+            raise bad_query(f"Syntax error in $expand='{text}'.")
+        for option in split_top_level(rest[:-1], ";"):
+            key, sep, value = option.partition("=")
+            if not sep:
+                raise bad_query(f"Syntax error in $expand='{text}'.")
+            inner[key.strip()] = value
+    return name.strip(), inner
+
+
 def parse_expand(
     catalog: Catalog, table: Table, text: str, aliases: Mapping[str, str]
 ) -> tuple[Expansion, ...]:
@@ -130,17 +152,7 @@ def parse_expand(
         raise bad_query(f"The $expand query option allows at most {MAX_EXPANDS} navigation properties.")
     expansions = []
     for item in items:
-        name, _, rest = item.partition("(")
-        name = name.strip()
-        inner: dict[str, str] = {}
-        if rest:
-            if not rest.endswith(")"):
-                raise bad_query(f"Syntax error in $expand='{text}'.")
-            for option in split_top_level(rest[:-1], ";"):
-                key, sep, value = option.partition("=")
-                if not sep:
-                    raise bad_query(f"Syntax error in $expand='{text}'.")
-                inner[key.strip()] = value
+        name, inner = split_expand_item(item, text)
         lookup = table.navigation(name)
         if lookup is not None:
             target = catalog.table(lookup.navigations[name])

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emulators.dataverse.model.catalog import Catalog
-from emulators.dataverse.webapi.odata_filter import normalised_property
-from emulators.dataverse.webapi.ordering import order_rows
 from emulators.dataverse.model.schema import Table
 from emulators.dataverse.model.store import Record, Store
 from emulators.dataverse.model.values import formatted
+from emulators.dataverse.webapi.odata_filter import normalised_property
+from emulators.dataverse.webapi.ordering import order_rows
 
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
 LOOKUP_NAME = "Microsoft.Dynamics.CRM.lookuplogicalname"

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from emulators.dataverse.model.catalog import Catalog
-from emulators.dataverse.webapi.paths import KeyRef, parse_key, split_segments, strip_service_root
 from emulators.dataverse.model.schema import Collection, Lookup, Table
 from emulators.dataverse.model.service_errors import (
     PAYLOAD,
@@ -23,6 +22,7 @@ from emulators.dataverse.model.service_errors import (
 )
 from emulators.dataverse.model.store import Record, Store
 from emulators.dataverse.model.values import coerce, parse_guid
+from emulators.dataverse.webapi.paths import KeyRef, parse_key, split_segments, strip_service_root
 
 APPOINTMENT_PARTY_MASKS = {5, 6, 7, 8, 9}
 
