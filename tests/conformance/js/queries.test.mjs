@@ -65,6 +65,9 @@ test("$count=true answers @odata.count; /$count answers the number", async () =>
   });
   assert.equal(counted.oDataCount, 2);
   assert.equal(counted.value.length, 2);
+  const paged = await api.retrieveMultiple({ collection: "contacts", select: ["firstname"], count: true, maxPageSize: 2 });
+  assert.equal(paged.oDataCount, 5, "@odata.count counts every matching row, not the page");
+  assert.equal(paged.value.length, 2);
   assert.equal(await api.count({ collection: "contacts" }), 5);
   assert.equal(await api.count({ collection: "contacts", filter: "emailaddress1 ne null" }), 4);
 });
