@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# DynamicsWebApi for the conformance suite (tests/conformance/js), installed from its lock file.
+CONFORMANCE_JS := tests/conformance/js
+JS_STAMP       := $(CONFORMANCE_JS)/node_modules/.installed
 
 .PHONY: run test venv clean bench
 
@@ -19,10 +22,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps --ignore-requires-python azure-functions-runtime==1.3.0
 	touch $(STAMP)
 
+$(JS_STAMP): $(CONFORMANCE_JS)/package.json $(CONFORMANCE_JS)/package-lock.json
+	cd $(CONFORMANCE_JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
 run: $(STAMP)
 	$(PY) tools/run_stack.py
 
-test: $(STAMP)
+test: $(STAMP) $(JS_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 	node --test dynamics/
 
@@ -30,4 +37,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis $(CONFORMANCE_JS)/node_modules

@@ -7,8 +7,8 @@ import json
 import signal
 import threading
 
-from emulators.dataverse.persistence import DataFileError
-from emulators.dataverse.server import DataverseEmulator
+from emulators.dataverse.hosting.server import DataverseEmulator
+from emulators.dataverse.model.persistence import DataFileError
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -22,6 +22,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default='{"appointment": {"new_bookingversion": "string"}}',
         help='JSON {"<table>": {"<column>": "<type>"}} (default adds appointment.new_bookingversion)',
     )
+    parser.add_argument(
+        "--https", action="store_true", help="serve https with a generated CA and certificate (the CA path is printed)"
+    )
     return parser.parse_args(argv)
 
 
@@ -29,12 +32,17 @@ def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     try:
         emulator = DataverseEmulator(
-            custom_columns=json.loads(args.custom_columns), data_file=args.data, seed_demo=args.seed_demo
+            custom_columns=json.loads(args.custom_columns),
+            data_file=args.data,
+            seed_demo=args.seed_demo,
+            https=args.https,
         )
         emulator.start(args.host, args.port)
     except DataFileError as exc:
         raise SystemExit(str(exc)) from None
     print(f"Dataverse emulator on {emulator.url} (API {emulator.api_url}, controls {emulator.url}/_emulator/)", flush=True)
+    if emulator.https:
+        print(f"Trust this CA certificate to reach it: {emulator.ca_path}", flush=True)
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())

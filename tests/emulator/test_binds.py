@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from emulators.dataverse.tables import BOOKING_SETUP_METADATA_ID
+from emulators.dataverse.model.tables import BOOKING_SETUP_METADATA_ID
 from tests.emulator.conftest import ANNOTATIONS, created_id, error_of
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from emulators.dataverse import DataverseEmulator, ServiceError
-from emulators.dataverse.tables import BOOKING_SETUP_METADATA_ID
+from emulators.dataverse.model.tables import BOOKING_SETUP_METADATA_ID
 from tests.emulator.conftest import created_id, error_of
 
 

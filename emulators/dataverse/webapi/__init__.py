@@ -1,0 +1,1 @@
+"""Dataverse Web API surface of the emulator: URLs, OData queries, writes, batches, metadata."""
