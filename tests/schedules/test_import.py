@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import asyncio
+import copy
 import json
 from pathlib import Path
 
@@ -174,6 +174,15 @@ async def test_not_a_schedule_is_400(dataverse, app_settings, body):
 async def test_over_20_mib_is_413(dataverse, app_settings):
     status, problem, _ = await post(b"{" + b" " * (20 * 1024 * 1024) + b"}")
     assert status == 413 and problem["status"] == 413
+    assert dataverse.count() == 0
+
+
+@pytest.mark.parametrize("unit", [b"{},", b"[],", b'"ab",'])
+async def test_a_body_of_millions_of_tiny_values_is_413_before_decoding(dataverse, app_settings, unit):
+    """Under 20 MiB, but over 500 MiB as Python objects: refused from a count of its bytes."""
+    body = b'{"source":"x","agents":[],"pad":[' + unit * (19 * 1024 * 1024 // len(unit)) + b"0]}"
+    status, problem, _ = await post(body)
+    assert status == 413 and "split the import" in problem["detail"]
     assert dataverse.count() == 0
 
 
