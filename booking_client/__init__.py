@@ -2,6 +2,6 @@
 
 from booking_client.client import BookingClient
 from booking_client.models import CrmReference, Customer, Session, SessionRequest
-from booking_client.retry import RetryPolicy
+from http_retry import RetryPolicy
 
 __all__ = ["BookingClient", "CrmReference", "Customer", "RetryPolicy", "Session", "SessionRequest"]

@@ -3,6 +3,6 @@
 from dataverse.batch import BatchResult, ChangeSet
 from dataverse.client import DataverseClient, UpsertResult
 from dataverse.requests import Request
-from dataverse.retry import RetryPolicy
+from http_retry import RetryPolicy
 
 __all__ = ["BatchResult", "ChangeSet", "DataverseClient", "Request", "RetryPolicy", "UpsertResult"]

@@ -46,8 +46,8 @@ def problem(
         body["detail"] = detail
     body.update(extensions)
     headers = {}
-    if retry_after is not None:
-        seconds = max(1, math.ceil(retry_after))
+    seconds = retry_after_seconds(retry_after)
+    if seconds is not None:
         headers["Retry-After"] = str(seconds)
         body["retryAfter"] = seconds  # browsers hide Retry-After from cross-origin callers (the ribbon button)
     return func.HttpResponse(
@@ -55,8 +55,39 @@ def problem(
     )
 
 
+MAX_RETRY_AFTER = 300
+"""The longest ``Retry-After`` we answer with (5 minutes), whatever an upstream asked of us."""
+
+
+def retry_after_seconds(value: float | None) -> int | None:
+    """Whole seconds in ``[1, MAX_RETRY_AFTER]`` for a ``Retry-After`` answer; ``None`` for no value.
+
+    The value may come from an upstream's header, so infinity and NaN are possible: an
+    unknown wait is answered as the longest one.
+    """
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (OverflowError, TypeError, ValueError):  # an int of hundreds of digits, or not a number at all
+        return MAX_RETRY_AFTER
+    if not math.isfinite(seconds):
+        return MAX_RETRY_AFTER
+    return min(max(1, math.ceil(seconds)), MAX_RETRY_AFTER)
+
+
 def answer_for(exc: BaseException) -> func.HttpResponse:
-    """Map any exception to its problem answer."""
+    """Map any exception to its problem answer; never raises (a failure here is a plain 500)."""
+    try:
+        return _answer_for(exc)
+    except Exception as failure:  # noqa: BLE001 - the answer for an error must never be another error
+        log.error("building the answer for %s failed with %s", type(exc).__name__, type(failure).__name__)
+        return func.HttpResponse(
+            '{"type":"about:blank","title":"Internal error","status":500}', status_code=500, mimetype=PROBLEM_JSON
+        )
+
+
+def _answer_for(exc: BaseException) -> func.HttpResponse:
     from integration.errors import IntegrationError, InvalidInput
     from integration.settings import SettingsError
 
