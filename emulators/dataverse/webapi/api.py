@@ -26,7 +26,7 @@ from emulators.dataverse.webapi.fetchxml import (
     MORE_RECORDS,
     PAGING_COOKIE,
     all_links,
-    link_columns,
+    linked_values,
     paging_cookie,
     parse_fetch,
     run_fetch,
@@ -161,18 +161,7 @@ class WebApi:
         for record, _, linked in result.rows:
             # all-attributes: every column; no attribute element: the primary key alone.
             row = self.shaper.row(table, record, None if select is None else select or [table.primary_key], annotations)
-            for link in links:
-                if link.alias not in linked:
-                    continue
-                link_table, link_record = linked[link.alias]
-                for name in link_columns(link):
-                    if name == link_table.primary_key:
-                        row[f"{link.alias}.{name}"] = link_record.id
-                    elif name in link_table.lookups:
-                        target = link_record.lookups.get(name)
-                        row[f"{link.alias}.{name}"] = target[1] if target else None
-                    else:
-                        row[f"{link.alias}.{name}"] = link_record.values.get(name)
+            row.update(linked_values(links, linked))
             value.append(row)
         body: dict[str, object] = {"@odata.context": select_context(request.base_url, table, select or None), "value": value}
         if fetch.top is None:
