@@ -13,6 +13,7 @@ import uvicorn
 from emulators.dataverse.admin import Admin
 from emulators.dataverse.asgi import EmulatorApp
 from emulators.dataverse.core import EmulatorCore
+from emulators.dataverse.cost_model import CostControl, CostModel, CostModelMiddleware, CostProfile
 
 START_TIMEOUT = 10.0
 
@@ -24,9 +25,16 @@ class DataverseEmulator(EmulatorCore):
     _thread: threading.Thread | None = None
     _port: int | None = None
 
+    def __init__(
+        self, *args: object, cost_model: CostModel | CostProfile | str | None = None, time_compression: float = 1.0,
+        dop_hint: int | None = None, **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.costs = CostControl.create(cost_model, time_compression, dop_hint)  # off unless a profile is named
+
     @property
-    def app(self) -> EmulatorApp:
-        return EmulatorApp(self, Admin(self).handle)
+    def app(self) -> CostModelMiddleware:
+        return CostModelMiddleware(EmulatorApp(self, Admin(self).handle), self.costs)
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> DataverseEmulator:
         if self._server is not None:
