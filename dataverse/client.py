@@ -72,6 +72,11 @@ class DataverseClient:
     def __repr__(self) -> str:
         return f"DataverseClient({self.environment_url!r})"
 
+    @property
+    def parallelism(self) -> int:
+        """Requests this client lets run at once now: the dop hint, less after a 429, at most the ceiling."""
+        return self.transport.limit.limit
+
     async def aclose(self) -> None:
         await self.transport.aclose()
 

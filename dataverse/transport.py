@@ -127,7 +127,7 @@ class Transport:
                 await response.aread()
             status = response.status_code
             service_request_id = response.headers.get(h.SERVICE_REQUEST_ID)
-            self.limit.apply_hint(response.headers.get(h.DOP_HINT))
+            self.limit.observe(status, response.headers.get(h.DOP_HINT))
             return response
         except httpx.HTTPError as exc:
             status = type(exc).__name__
