@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from dataverse.concurrency import SERVICE_MAX_CONCURRENCY
 from dataverse.odata import in_filters, literal
 from integration.schedules import writes
 from integration.schedules.bookings import (
@@ -63,12 +64,18 @@ async def import_schedule(
     schedule: ScheduleImport,
     *,
     progress: Progress | None = None,
-    concurrency: int = 4,
-    chunk_size: int = writes.DEFAULT_CHUNK_SIZE,
+    concurrency: int = SERVICE_MAX_CONCURRENCY,
+    pace: writes.Pace | None = None,
 ) -> ImportSummary:
-    """Make Dataverse hold exactly the schedule's committed segments for the listed agents."""
+    """Make Dataverse hold exactly the schedule's committed segments for the listed agents.
+
+    At most ``concurrency`` requests run at once, and never more than the client allows at the
+    moment (the service's dop hint, less after a 429: ``dataverse.concurrency``).
+    """
     report = progress or (lambda phase, done, total: None)
+    concurrency = max(1, min(concurrency, SERVICE_MAX_CONCURRENCY))
     gate = asyncio.Semaphore(concurrency)
+    pace = pace or writes.Pace(lanes=lambda: client.parallelism, ceiling=concurrency)
 
     report("reference data", 0, 1)
     refs = await resolve(client, schedule, concurrency)
@@ -93,9 +100,9 @@ async def import_schedule(
         report("writing", done, total)
 
     report("writing", 0, total)
-    created = await writes.create(client, changes.create, gate, advance, chunk_size)
-    updated = await writes.update(client, changes.update, gate, advance, chunk_size)
-    removed = await writes.remove(client, [b.id for b in changes.remove], gate, advance)
+    created = await writes.create(client, changes.create, gate, advance, pace)
+    updated = await writes.update(client, changes.update, gate, advance, pace)
+    removed = await writes.remove(client, [b.id for b in changes.remove], advance, pace)
 
     summary = ImportSummary(
         created=created.created,
