@@ -83,3 +83,45 @@ async def test_at_most_max_concurrency_requests_are_in_flight_and_the_dop_hint_l
         handler.release.set()
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
         assert handler.most == 4
+
+
+def test_a_429_burst_halves_the_limit_once_then_it_ramps_back_one_per_round_of_successes():
+    from dataverse.concurrency import LimitPolicy
+
+    policy = LimitPolicy(52)
+    policy.hint("8")
+    assert policy.limit == 8
+    for _ in range(3):  # three requests of the same burst come back 429
+        policy.answered(429)
+    assert (policy.limit, policy.backoffs) == (4, 1)
+    policy.hint("8")  # the hint on every answer does not undo the back-off
+    assert policy.limit == 4
+    steps = []
+    for _ in range(4 + 5 + 6 + 7 + 8):
+        policy.answered(200)
+        steps.append(policy.limit)
+    assert steps[3] == 5 and steps[8] == 6 and steps[-1] == 8  # +1 after each round of `limit` successes
+    policy.answered(200)
+    assert policy.limit == 8  # never above the hint
+    policy.answered(429)
+    policy.answered(200)
+    policy.answered(429)  # a new burst after a success halves again
+    assert (policy.limit, policy.backoffs) == (2, 3)
+    policy.answered(429)
+    policy.answered(200)
+    policy.answered(429)
+    assert policy.limit == 1  # never below one
+
+
+def test_the_limit_never_exceeds_its_ceiling_or_52_and_a_lower_hint_applies_at_once():
+    from dataverse.concurrency import LimitPolicy
+
+    assert LimitPolicy(80).limit == 52
+    policy = LimitPolicy(6)
+    policy.hint("48")
+    assert policy.limit == 6
+    policy.hint("1")
+    assert policy.limit == 1
+    for bad in ("0", "-3", "many", ""):
+        policy.hint(bad)
+        assert policy.limit == 1
