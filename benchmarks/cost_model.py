@@ -66,24 +66,6 @@ def _option(name: str, default: float) -> float:
     return default
 
 
-async def _bulk(url: str, body: bytes) -> dict[str, Any]:
-    from dataverse import DataverseClient
-    from integration.schedules.importer import import_schedule
-    from integration.schedules.payload import parse_import
-
-    async with DataverseClient(url) as client:
-        summary = await import_schedule(client, parse_import(body))
-    return summary.model_dump()
-
-
-async def _naive(url: str, document: dict[str, Any]) -> dict[str, int]:
-    from benchmarks.naive_importer import naive_import
-    from dataverse import DataverseClient
-
-    async with DataverseClient(url) as client:
-        return await naive_import(client, document)
-
-
 def _measure(emu: Any, compression: float, name: str, bookings: int, work: Any) -> tuple[Scenario, Any]:
     from emulators.dataverse.cost_model import CostProfile, Ledger, floor_seconds
 
@@ -112,6 +94,7 @@ def _extrapolate(sample: Scenario, ledger: Any, profile: Any, factor: int) -> Sc
 
 
 def _imports(emu: Any, compression: float, agents: int, label: str) -> list[Scenario]:
+    from benchmarks.schedule_import import _bulk
     from samples.schedules import generate
 
     total = agents * SEGMENTS_PER_AGENT
@@ -134,7 +117,7 @@ def _webhooks(compression: float) -> dict[str, Any]:
 
 
 def run(big: bool | None = None, compression: float | None = None) -> dict[str, Any]:
-    from benchmarks.schedule_import import EmulatorProcess
+    from benchmarks.schedule_import import EmulatorProcess, _naive
     from samples.schedules import generate
 
     if big is None:

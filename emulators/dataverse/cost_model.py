@@ -480,15 +480,15 @@ class _Captured:
 
 
 async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
+    body = bytearray()
+    more = True
+    while more:
         message = await receive()
-        if message["type"] == "http.disconnect":
+        if message["type"] != "http.request":  # the client went away
             break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+        body += message.get("body", b"")
+        more = bool(message.get("more_body", False))
+    return bytes(body)
 
 
 def _replay(body: bytes) -> Receive:

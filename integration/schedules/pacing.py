@@ -103,11 +103,14 @@ async def run_chunks(
     def allowed() -> int:
         return max(1, min(lanes(), ceiling))
 
+    def may_start() -> bool:
+        return position >= len(items) or active < allowed()
+
     async def lane() -> None:
         nonlocal position, active
         while True:
             async with freed:
-                await freed.wait_for(lambda: position >= len(items) or active < allowed())
+                await freed.wait_for(may_start)
                 if position >= len(items):
                     return
                 size = sizer.next_size(len(items) - position, allowed())

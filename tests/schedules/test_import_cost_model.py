@@ -68,7 +68,7 @@ def assert_exact_state(emu: DataverseEmulator, document: dict) -> None:
 
 
 def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)
 
 
 def writes(emu: DataverseEmulator) -> int:
