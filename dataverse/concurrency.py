@@ -16,6 +16,9 @@ from types import TracebackType
 
 SERVICE_MAX_CONCURRENCY = 52
 """Dataverse refuses the 53rd concurrent request of one user (0x80072326)."""
+FIRST_LIMIT = 5
+"""Requests at once before the service has sent a dop hint (Microsoft's SDK assumes 5 too);
+without any hint the limit ramps up from here like after a back-off."""
 
 
 THROTTLED = 429
@@ -29,7 +32,8 @@ class LimitPolicy:
             raise ValueError("limit must be at least 1")
         self.ceiling = min(ceiling, SERVICE_MAX_CONCURRENCY)
         self.target = self.ceiling  # min(hint, ceiling) once a hint was seen
-        self.limit = self.ceiling
+        self.limit = min(FIRST_LIMIT, self.ceiling)
+        self._hinted = False
         self.backoffs = 0
         self._successes = 0  # since the last change of the limit
         self._burst = False  # a 429 came back and no success since: further 429s are the same burst
@@ -44,8 +48,9 @@ class LimitPolicy:
             return
         if hint < 1:
             return
-        recovering = self.limit < self.target
+        recovering = self.limit < self.target and (self._hinted or self.backoffs > 0)
         self.target = min(hint, self.ceiling)
+        self._hinted = True
         if not recovering or self.limit > self.target:
             self.limit = self.target
 
