@@ -2,7 +2,7 @@
 
 from dataverse.batch import BatchResult, ChangeSet
 from dataverse.client import DataverseClient, UpsertResult
-from dataverse.requests import Request
+from dataverse.request_builders import Request
 from dataverse.retry import RetryPolicy
 
 __all__ = ["BatchResult", "ChangeSet", "DataverseClient", "Request", "RetryPolicy", "UpsertResult"]

@@ -1,4 +1,4 @@
-"""Sends a :class:`~dataverse.requests.Request`: auth, retries, the concurrency limit, timeouts, logs.
+"""Sends a :class:`~dataverse.request_builders.Request`: auth, retries, the concurrency limit, timeouts, logs.
 
 Every answer that is not a success becomes a typed :mod:`dataverse.errors` exception here,
 so the operations in :mod:`dataverse.client` only deal with successes.
@@ -19,14 +19,14 @@ from dataverse import headers as h
 from dataverse.auth import Auth
 from dataverse.concurrency import AdaptiveLimit
 from dataverse.errors import DataverseError, Throttled, Timeout, Unavailable, build_error
-from dataverse.requests import Request
+from dataverse.request_builders import Request
 from dataverse.retry import THROTTLED, TRANSIENT_STATUSES, RetryPolicy, parse_retry_after
 
 log = logging.getLogger("dataverse")
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 """30 s per read: an HTTP-triggered function has about 230 s in all, and a flow makes several calls.
-Bulk actions override the read timeout per request (see ``requests.BULK_TIMEOUT``)."""
+Bulk actions override the read timeout per request (see ``request_builders.BULK_TIMEOUT``)."""
 
 
 class Transport:
