@@ -1,8 +1,37 @@
-"""A thin, resilient async client for the Dataverse Web API (see docs/dataverse-client.md)."""
+"""A thin, resilient async client for the Dataverse Web API (see docs/dataverse-client.md).
 
-from dataverse.batch import BatchResult, ChangeSet
-from dataverse.client import DataverseClient, UpsertResult
-from dataverse.request_builders import Request
-from dataverse.retry import RetryPolicy
+The names below load on first use (PEP 562), so importing a light submodule such as
+``dataverse.errors`` does not import httpx: the HTTP layer maps these errors without
+slowing the app's cold start.
+"""
 
-__all__ = ["BatchResult", "ChangeSet", "DataverseClient", "Request", "RetryPolicy", "UpsertResult"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dataverse.batch import BatchResult, ChangeSet
+    from dataverse.client import DataverseClient, UpsertResult
+    from dataverse.request_builders import Request
+    from dataverse.retry import RetryPolicy
+
+_HOMES = {
+    "BatchResult": "dataverse.batch",
+    "ChangeSet": "dataverse.batch",
+    "DataverseClient": "dataverse.client",
+    "UpsertResult": "dataverse.client",
+    "Request": "dataverse.request_builders",
+    "RetryPolicy": "dataverse.retry",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
