@@ -14,7 +14,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from integration.observability import OUR_LOGGERS, InvocationFilter, invocation_id
+from entry.observability import OUR_LOGGERS, InvocationFilter, invocation_id
 from tests.appointments.delivery import event
 from tests.faults.conftest import signed
 from tests.faults.test_schedule_import_faults import SAMPLE
@@ -93,7 +93,7 @@ async def test_the_context_of_the_host_names_the_invocation(app_settings, tagged
 def test_app_insights_without_its_package_is_one_warning(monkeypatch, caplog: Any) -> None:
     import builtins
 
-    from integration import observability
+    from entry import observability
 
     real_import = builtins.__import__
 
@@ -106,4 +106,4 @@ def test_app_insights_without_its_package_is_one_warning(monkeypatch, caplog: An
     caplog.set_level(logging.WARNING)
 
     assert observability.enable_app_insights() is False
-    assert [r.levelname for r in caplog.records if r.name == "integration.observability"] == ["WARNING"]
+    assert [r.levelname for r in caplog.records if r.name == "entry.observability"] == ["WARNING"]
