@@ -15,6 +15,7 @@ import azure.functions as func
 import pytest
 
 from entry.observability import OUR_LOGGERS, InvocationFilter, invocation_id
+from tests.app_handlers import app_handler
 from tests.appointments.delivery import event
 from tests.faults.conftest import signed
 from tests.faults.test_schedule_import_faults import SAMPLE
@@ -68,9 +69,8 @@ async def test_an_outage_has_one_summary_line_with_function_status_and_duration(
     assert summary.duration_ms >= 0 and summary.invocation_id != "-"
 
 
-async def test_a_direct_call_without_context_gets_its_own_id(app_settings, tagged_logs) -> None:
-    from http_api.health import health
-
+async def test_a_direct_call_without_context_gets_its_own_id(app_root, tagged_logs) -> None:
+    health = app_handler(app_root, "health")
     response = await health(func.HttpRequest("GET", "/api/health", body=b""))
 
     assert response.status_code == 200
@@ -79,10 +79,10 @@ async def test_a_direct_call_without_context_gets_its_own_id(app_settings, tagge
     assert invocation_id.get() == "-"  # the scope is closed after the request
 
 
-async def test_the_context_of_the_host_names_the_invocation(app_settings, tagged_logs) -> None:
+async def test_the_context_of_the_host_names_the_invocation(app_root, tagged_logs) -> None:
     from devhost.invocation import InvocationContext
-    from http_api.health import health
 
+    health = app_handler(app_root, "health")
     context = InvocationContext("health")
     await health(func.HttpRequest("GET", "/api/health", body=b""), context=context)
 
