@@ -14,7 +14,7 @@ from deferred_exports import deferred_exports
 if TYPE_CHECKING:
     from booking_client.client import BookingClient
     from booking_client.models import CrmReference, Customer, Session, SessionRequest
-    from booking_client.retry import RetryPolicy
+    from http_retry import RetryPolicy
 
 _HOMES = {
     "BookingClient": "booking_client.client",
@@ -22,7 +22,7 @@ _HOMES = {
     "Customer": "booking_client.models",
     "Session": "booking_client.models",
     "SessionRequest": "booking_client.models",
-    "RetryPolicy": "booking_client.retry",
+    "RetryPolicy": "http_retry",
 }
 
 __all__ = sorted(_HOMES)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from dataverse.batch import BatchResult, ChangeSet
     from dataverse.client import DataverseClient, UpsertResult
     from dataverse.request_builders import Request
-    from dataverse.retry import RetryPolicy
+    from http_retry import RetryPolicy
 
 _HOMES = {
     "BatchResult": "dataverse.batch",
@@ -23,7 +23,7 @@ _HOMES = {
     "DataverseClient": "dataverse.client",
     "UpsertResult": "dataverse.client",
     "Request": "dataverse.request_builders",
-    "RetryPolicy": "dataverse.retry",
+    "RetryPolicy": "http_retry",
 }
 
 __all__ = sorted(_HOMES)

@@ -17,8 +17,8 @@ from dataverse.auth import Auth
 from dataverse.batch import BatchResult, ChangeSet
 from dataverse.errors import DataverseError
 from dataverse.request_builders import Key, Only, Request
-from dataverse.retry import RetryPolicy
-from dataverse.transport import DEFAULT_TIMEOUT, Transport
+from dataverse.transport import DEFAULT_RETRY, DEFAULT_TIMEOUT, Transport
+from http_retry import RetryPolicy
 
 _ENTITY_ID = re.compile(r"\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\)\s*$")
 MAX_PAGES = 10_000
@@ -52,7 +52,7 @@ class DataverseClient:
         auth: Auth | None = None,
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         max_concurrency: int = 52,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         transport: httpx.AsyncBaseTransport | None = None,

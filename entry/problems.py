@@ -34,8 +34,8 @@ class Problem:
 
     @property
     def retry_after_seconds(self) -> int | None:
-        """``Retry-After`` as whole seconds, at least 1 (``None`` when a retry does not help)."""
-        return None if self.retry_after is None else max(1, math.ceil(self.retry_after))
+        """``Retry-After`` as whole seconds (``None`` when a retry does not help): see :func:`retry_after_seconds`."""
+        return retry_after_seconds(self.retry_after)
 
     def document(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": "about:blank", "title": self.title, "status": self.status}
@@ -47,8 +47,43 @@ class Problem:
         return body
 
 
+MAX_RETRY_AFTER = 300
+"""The longest ``Retry-After`` we answer with (5 minutes), whatever an upstream asked of us."""
+
+
+def retry_after_seconds(value: float | None) -> int | None:
+    """Whole seconds in ``[1, MAX_RETRY_AFTER]`` for a ``Retry-After`` answer; ``None`` for no value.
+
+    The value may come from an upstream's header, so infinity and NaN are possible: an
+    unknown wait is answered as the longest one.
+    """
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (OverflowError, TypeError, ValueError):  # an int of hundreds of digits, or not a number at all
+        return MAX_RETRY_AFTER
+    if not math.isfinite(seconds):
+        return MAX_RETRY_AFTER
+    return min(max(1, math.ceil(seconds)), MAX_RETRY_AFTER)
+
+
+INTERNAL_ERROR = Problem(500, "Internal error", "The request could not be completed; it is safe to retry.")
+
+
 def problem_for(exc: BaseException) -> Problem:
-    """Map any exception to its problem; an unexpected one is logged by type and traceback only."""
+    """Map any exception to its problem; never raises (a failure here is a plain 500).
+
+    An unexpected exception is logged by type and traceback only, never by its message.
+    """
+    try:
+        return _problem_for(exc)
+    except Exception as failure:  # noqa: BLE001 - the answer for an error must never be another error
+        log.error("building the answer for %s failed with %s", type(exc).__name__, type(failure).__name__)
+        return INTERNAL_ERROR
+
+
+def _problem_for(exc: BaseException) -> Problem:
     if isinstance(exc, InvalidInput):
         return Problem(exc.status, exc.title, exc.detail, extensions={"errors": [p.as_dict() for p in exc.problems]})
     if isinstance(exc, IntegrationError):
@@ -63,7 +98,7 @@ def problem_for(exc: BaseException) -> Problem:
     if isinstance(exc, booking.BookingError):
         return _booking_problem(exc)
     log.error("unhandled %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
-    return Problem(500, "Internal error", "The request could not be completed; it is safe to retry.")
+    return INTERNAL_ERROR
 
 
 def _dataverse_problem(exc: dataverse.DataverseError) -> Problem:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from integration.redirect_template import url_problem
+
 SESSION_PLACEHOLDER = "{sessionId}"
 _LOGICAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
@@ -132,7 +134,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
 
 def _check_http_url(name: str, url: str, problems: list[SettingProblem]) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:  # an unclosed '[' or a bad port: urlsplit raises instead of answering
+        problems.append(SettingProblem(name, "must be an absolute http(s) URL"))
+        return False
     if parts.scheme not in ("http", "https") or not parts.hostname:
         problems.append(SettingProblem(name, "must be an absolute http(s) URL"))
         return False
@@ -158,6 +165,10 @@ def _check_redirect_template(template: str, problems: list[SettingProblem]) -> N
         problems.append(SettingProblem(name, f"must contain the placeholder {SESSION_PLACEHOLDER}"))
         return
     probe = template.replace(SESSION_PLACEHOLDER, "x")
+    unclear = url_problem(probe)
+    if unclear is not None:  # a browser might read it differently from us: another host, a header split
+        problems.append(SettingProblem(name, unclear))
+        return
     if not _check_http_url(name, probe, problems):
         return
     # The placeholder may only stand in the path, query or fragment: never in the scheme or host.

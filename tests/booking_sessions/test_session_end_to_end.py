@@ -233,3 +233,13 @@ async def test_missing_settings_are_503_naming_them(app_root, booking_env, lead_
     response = await post_session(app_root, regarding("lead", lead_id))
     assert response.status_code == 503
     assert answer(response)["settings"] == ["BOOKING_REDIRECT_URL"]
+
+
+@pytest.mark.parametrize("suffix", ["\r\nSet-Cookie: a=b", "\\@evil.example/"])
+async def test_a_redirect_template_a_browser_would_misread_is_503_naming_it(app_root, booking_env, sandbox, lead_id,
+                                                                             suffix) -> None:
+    booking_env["BOOKING_REDIRECT_URL"] = sandbox.url + "/book/{sessionId}" + suffix
+    response = await get_redirect(app_root, {"entity": "lead", "id": lead_id})
+    assert response.status_code == 503
+    assert answer(response)["settings"] == ["BOOKING_REDIRECT_URL"]
+    assert session_requests(sandbox) == []

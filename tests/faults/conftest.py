@@ -8,6 +8,7 @@ costs the suite a second, not half a minute.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -30,12 +31,13 @@ def quick_app() -> Any:
 
     Settings still reach it through the environment, set by the DevHost as in a deployment.
     """
-    from dataverse import RetryPolicy
+    from dataverse.transport import DEFAULT_RETRY
     from entry.composition_root import CompositionRoot
     from http_api import build_app
 
     return build_app(CompositionRoot(dataverse_options={
-        "timeout": httpx.Timeout(CLIENT_TIMEOUT, connect=CLIENT_TIMEOUT), "retry": RetryPolicy(**FAST_BACKOFF),
+        "timeout": httpx.Timeout(CLIENT_TIMEOUT, connect=CLIENT_TIMEOUT),
+        "retry": dataclasses.replace(DEFAULT_RETRY, **FAST_BACKOFF),  # same attempts and budget, quicker waits
     }))
 
 
