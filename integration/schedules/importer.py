@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from dataverse.concurrency import SERVICE_MAX_CONCURRENCY
 from dataverse.odata import in_filters, literal
+from integration.dependencies import Dependencies
 from integration.schedules import writes
 from integration.schedules.bookings import (
     BOOKING_SETUP_METADATA_ID, ENTITY_SET, SELECT, Booking, Desired, ResolvedReferences, ScopeTest, desired_bookings,
@@ -170,13 +171,11 @@ def _skipped(refs: References, touched: list[Desired | Booking], *outcomes: writ
     return skipped
 
 
-async def import_from_body(body: bytes, *, progress: Progress | None = None) -> ImportSummary:
-    """The whole flow from a request body: validate first (400/413), then settings, then Dataverse."""
-    from integration.clients import dataverse_client
-    from integration.settings import load_settings
-
+async def import_from_body(
+    dependencies: Dependencies, body: bytes, *, progress: Progress | None = None
+) -> ImportSummary:
+    """The whole flow from a request body: validate it (400/413), then write to Dataverse."""
     # Parsing 100,000 segments takes most of a second of CPU: off the event loop, so other
     # invocations on this worker (webhooks, sessions) keep being served meanwhile.
     schedule = await asyncio.to_thread(parse_import, body)
-    client = dataverse_client(load_settings())
-    return await import_schedule(client, schedule, progress=progress)
+    return await import_schedule(dependencies.dataverse, schedule, progress=progress)

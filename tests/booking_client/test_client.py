@@ -13,11 +13,11 @@ import respx
 
 from booking_client import BookingClient, CrmReference, Customer, RetryPolicy, Session, SessionRequest
 from booking_client.errors import BookingInvalidAnswer, BookingRejected, BookingTimeout, BookingUnavailable
-from booking_client.retry import parse_retry_after
+from http_retry import parse_retry_after
 
 API = "https://api.book.test/v1"
 SESSIONS = API + "/sessions"
-FAST = RetryPolicy(first_delay=0.01, max_delay=0.02)
+FAST = RetryPolicy(base_delay=0.01, max_delay=0.02)
 REQUEST = SessionRequest(
     appointment_id=None,
     customer=Customer(first_name="Ana", last_name="Diaz", email="ana@example.com", phone="+15555550100"),
@@ -90,7 +90,7 @@ async def test_persistent_outage_is_bounded(status: int) -> None:
     async with BookingClient(API, retry=FAST) as client:
         with pytest.raises(BookingUnavailable):
             await client.create_session(REQUEST, idempotency_key="k")
-    assert route.call_count == FAST.attempts
+    assert route.call_count == FAST.max_attempts
 
 
 @respx.mock
@@ -119,7 +119,7 @@ async def test_connect_timeouts_end_as_a_timeout_after_retries() -> None:
     async with BookingClient(API, retry=FAST) as client:
         with pytest.raises(BookingTimeout):
             await client.create_session(REQUEST, idempotency_key="k")
-    assert route.call_count == FAST.attempts
+    assert route.call_count == FAST.max_attempts
 
 
 GARBAGE = [
