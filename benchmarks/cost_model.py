@@ -53,6 +53,7 @@ class Scenario:
     floor: float
     floor_terms: dict[str, float]
     max_in_flight: int
+    overrun: float  # model seconds the emulator's own CPU added beyond the modelled time, summed over requests
     extrapolated_from: int | None = None
 
     @property
@@ -80,7 +81,8 @@ def _measure(emu: Any, compression: float, name: str, bookings: int, work: Any) 
     ledger, profile = Ledger(**state["ledger"]), CostProfile(**state["profile"])
     terms = floor_seconds(ledger, profile)
     scenario = Scenario(name, bookings, wall, ledger.requests, emu.writes() - writes, ledger.throttled,
-                        terms["floor"], {k: round(v, 2) for k, v in terms.items()}, ledger.max_in_flight)
+                        terms["floor"], {k: round(v, 2) for k, v in terms.items()}, ledger.max_in_flight,
+                        ledger.overrun_seconds)
     return scenario, (result, ledger, profile)
 
 
@@ -92,7 +94,8 @@ def _extrapolate(sample: Scenario, ledger: Any, profile: Any, factor: int) -> Sc
     terms = floor_seconds(scaled, profile)
     return Scenario(sample.name, sample.bookings * factor, sample.wall * factor, sample.requests * factor,
                     sample.writes * factor, sample.throttled, terms["floor"],
-                    {k: round(v, 2) for k, v in terms.items()}, sample.max_in_flight, sample.bookings)
+                    {k: round(v, 2) for k, v in terms.items()}, sample.max_in_flight, sample.overrun * factor,
+                    sample.bookings)
 
 
 def _imports(emu: Any, compression: float, agents: int, label: str) -> list[Scenario]:
@@ -151,12 +154,12 @@ def _print(scenarios: list[Scenario], webhooks: dict[str, Any], compression: flo
     print(f"   standard profile, time compression ×{compression:g}; seconds are model seconds (measured × {compression:g})")
     print("   floor = max(E/D, (E-1200)/4, (requests-6000)/20); E = rows × cheapest per-row cost + D request bases")
     print(f"   {'scenario':<18} {'bookings':>8} {'wall s':>8} {'floor s':>8} {'ratio':>6} {'requests':>8} {'writes':>6} "
-          f"{'429 req/exec/conc':>18} {'max in flight':>13}")
+          f"{'429 req/exec/conc':>18} {'in flight':>9} {'emu overrun s':>13}")
     for s in scenarios:
         throttled = "/".join(str(s.throttled.get(c, 0)) for c in ("0x80072322", "0x80072321", "0x80072326"))
         note = f"  (sample of {s.extrapolated_from}, ×{s.bookings // s.extrapolated_from})" if s.extrapolated_from else ""
         print(f"   {s.name:<18} {s.bookings:>8} {s.wall:>8.1f} {s.floor:>8.2f} {s.ratio:>6.2f} {s.requests:>8} "
-              f"{s.writes:>6} {throttled:>18} {s.max_in_flight:>13}{note}")
+              f"{s.writes:>6} {throttled:>18} {s.max_in_flight:>9} {s.overrun:>13.1f}{note}")
     print(f"   webhooks ({webhooks['deliveries']} deliveries, model at ×1): {webhooks['deliveries_per_model_second']} "
           f"deliveries/s, {webhooks['dataverse_requests_per_delivery']} Dataverse requests per delivery")
     for s in scenarios:

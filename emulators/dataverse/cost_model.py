@@ -149,6 +149,8 @@ class Ledger:
     deleted: int = 0
     read: int = 0
     max_in_flight: int = 0
+    overrun_seconds: float = 0.0
+    """Model seconds the emulator itself took beyond the modelled time (its CPU, not the model's)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -259,7 +261,7 @@ class CostModel:
         """Model seconds; above the dop hint the server is contended and each request takes longer."""
         return work.seconds(self.profile, succeeded) * max(1.0, in_flight / self.profile.dop_hint)
 
-    def finish(self, user_id: str, work: Work, seconds: float, succeeded: bool) -> None:
+    def finish(self, user_id: str, work: Work, seconds: float, succeeded: bool, overrun: float = 0.0) -> None:
         with self._lock:
             now = self.clock()
             user = self._users[user_id]
@@ -268,6 +270,7 @@ class CostModel:
             user.execution += seconds
             ledger = self.ledger
             ledger.execution_seconds += seconds
+            ledger.overrun_seconds += overrun * self.time_compression
             if succeeded:
                 ledger.created += work.created
                 ledger.updated += work.updated
@@ -418,7 +421,7 @@ class CostModelMiddleware:
         started = time.monotonic()
         answer = _Captured(send)
         succeeded = False
-        seconds = 0.0
+        seconds = remaining = 0.0
         try:
             await self.app(scope, _replay(body), answer.send)
             succeeded = answer.status is not None and answer.status < 400
@@ -429,7 +432,7 @@ class CostModelMiddleware:
             if remaining > 0:
                 await asyncio.sleep(remaining)
         finally:
-            model.finish(user, work, seconds, succeeded)
+            model.finish(user, work, seconds, succeeded, overrun=max(0.0, -remaining))
         await answer.forward(str(model.profile.dop_hint))
 
 
