@@ -237,8 +237,8 @@ class CostModel:
                 wait = self._execution_wait(user, now)
             if code is not None:
                 # Continued pressure lengthens the wait: one model second more per 429 this user
-                # got within the window, never beyond the window itself.
-                retry = min(max(wait, 1.0) + len(user.refused), p.window_seconds)
+                # got within the window, never beyond two windows.
+                retry = min(max(wait, 1.0) + len(user.refused), 2 * p.window_seconds)
                 user.refused.append(now)
                 self.ledger.throttled[code] += 1
                 return Throttle(code, self._messages[code], retry)
