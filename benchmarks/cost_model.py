@@ -70,7 +70,7 @@ def _option(name: str, default: float) -> float:
 
 
 def _measure(emu: Any, compression: float, name: str, bookings: int, work: Any) -> tuple[Scenario, Any]:
-    from emulators.dataverse.cost_model import CostProfile, Ledger, floor_seconds
+    from emulators.dataverse.hosting.cost_model import CostProfile, Ledger, floor_seconds
 
     emu.control.put("cost-model", json={"profile": "standard", "time_compression": compression}).raise_for_status()
     writes = emu.writes()
@@ -87,7 +87,7 @@ def _measure(emu: Any, compression: float, name: str, bookings: int, work: Any) 
 
 
 def _extrapolate(sample: Scenario, ledger: Any, profile: Any, factor: int) -> Scenario:
-    from emulators.dataverse.cost_model import Ledger, floor_seconds
+    from emulators.dataverse.hosting.cost_model import Ledger, floor_seconds
 
     scaled = Ledger(requests=ledger.requests * factor, created=ledger.created * factor,
                     updated=ledger.updated * factor, deleted=ledger.deleted * factor, read=ledger.read * factor)

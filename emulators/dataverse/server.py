@@ -13,7 +13,7 @@ import uvicorn
 from emulators.dataverse.admin import Admin
 from emulators.dataverse.asgi import EmulatorApp
 from emulators.dataverse.core import EmulatorCore
-from emulators.dataverse.cost_model import CostControl, CostModel, CostModelMiddleware, CostProfile
+from emulators.dataverse.hosting.cost_model import CostControl, CostModel, CostModelMiddleware, CostProfile
 
 START_TIMEOUT = 10.0
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from emulators.dataverse import DataverseEmulator
-from emulators.dataverse.cost_model import (
+from emulators.dataverse.hosting.cost_model import (
     CONCURRENCY_CODE, EXECUTION_CODE, REQUESTS_CODE, CostModel, CostProfile, Ledger, Throttle, Work, classify,
     floor_seconds, messages, user_of,
 )

@@ -15,7 +15,7 @@ import pytest
 
 from dataverse import DataverseClient
 from emulators.dataverse import DataverseEmulator
-from emulators.dataverse.cost_model import (
+from emulators.dataverse.hosting.cost_model import (
     CONCURRENCY_CODE, EXECUTION_CODE, REQUESTS_CODE, CostModel, CostProfile,
 )
 from integration.schedules.importer import import_schedule
