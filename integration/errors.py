@@ -59,6 +59,16 @@ class UpstreamRejected(IntegrationError):
     status, title = 502, "Bad answer from an upstream system"
 
 
+class Busy(IntegrationError):
+    """This instance already runs as much of this kind of work as its memory allows: retry later."""
+
+    status, title = 503, "Busy"
+
+    def __init__(self, detail: str, seconds: float):
+        super().__init__(detail)
+        self.retry_after = seconds
+
+
 class UpstreamUnavailable(IntegrationError):
     """An upstream system is throttling, down, unreachable or slow: the caller should retry later."""
 
