@@ -104,8 +104,9 @@ async def import_schedule(
 ) -> ImportSummary:
     """Make Dataverse hold exactly the schedule's committed segments for the listed agents.
 
-    At most ``concurrency`` requests run at once, and never more than the client allows at the
-    moment (the service's dop hint, less after a 429: ``dataverse.concurrency``).
+    At most ``concurrency`` write chunks run at once, and never more than the client allows at
+    the moment (the service's dop hint, less after a 429, at most its ``max_concurrency``:
+    ``dataverse.concurrency``), which bounds every request of the import.
     """
     report = progress or (lambda phase, done, total: None)
     concurrency = max(1, min(concurrency, SERVICE_MAX_CONCURRENCY))
