@@ -53,9 +53,12 @@ class Measure:
 class EmulatorProcess:
     """``python -m emulators.dataverse`` on a free loopback port, driven through /_emulator/."""
 
+    def __init__(self, *options: str) -> None:
+        self.options = options
+
     def __enter__(self) -> EmulatorProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "emulators.dataverse", "--port", "0"], cwd=ROOT,
+            [sys.executable, "-m", "emulators.dataverse", "--port", "0", *self.options], cwd=ROOT,
             stdout=subprocess.PIPE, text=True,
         )
         line = self.process.stdout.readline()  # "Dataverse emulator on http://127.0.0.1:PORT (...)"

@@ -145,13 +145,15 @@ def _check_state(emulator: Any, sent: list[Delivery]) -> list[str]:
     return problems
 
 
-def run(total: int = 1000) -> dict[str, Any]:
+def run(total: int = 1000, *, cost_model: str | None = None, time_compression: float = 1.0) -> dict[str, Any]:
+    """``cost_model="standard"`` runs the same load against the emulator's cost model (docs/cost-model.md)."""
     from devhost import DevHost
     from emulators.dataverse import DataverseEmulator
 
     scale = total / 1000
     sent = deliveries(int(700 * scale), int(200 * scale), int(100 * scale))
-    emulator = DataverseEmulator(custom_columns={"appointment": {VERSION_COLUMN: "string"}})
+    emulator = DataverseEmulator(custom_columns={"appointment": {VERSION_COLUMN: "string"}},
+                                 cost_model=cost_model, time_compression=time_compression)
     emulator.start()
     settings = {
         "DATAVERSE_URL": emulator.url, "DATAVERSE_AUTH": "none", "BOOKING_API_URL": "http://127.0.0.1:9/unused",

@@ -1,4 +1,4 @@
-"""Sends a :class:`~dataverse.requests.Request`: auth, retries, the concurrency limit, timeouts, logs.
+"""Sends a :class:`~dataverse.request_builders.Request`: auth, retries, the concurrency limit, timeouts, logs.
 
 Every answer that is not a success becomes a typed :mod:`dataverse.errors` exception here,
 so the operations in :mod:`dataverse.client` only deal with successes.
@@ -19,7 +19,7 @@ from dataverse import headers as h
 from dataverse.auth import Auth
 from dataverse.concurrency import AdaptiveLimit
 from dataverse.errors import DataverseError, Throttled, Timeout, Unavailable, build_error
-from dataverse.requests import Request
+from dataverse.request_builders import Request
 from http_retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger("dataverse")
@@ -35,7 +35,7 @@ next wait would overrun ``max_total_wait``, the client stops and raises, carryin
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 """30 s per read: an HTTP-triggered function has about 230 s in all, and a flow makes several calls.
-Bulk actions override the read timeout per request (see ``requests.BULK_TIMEOUT``)."""
+Bulk actions override the read timeout per request (see ``request_builders.BULK_TIMEOUT``)."""
 
 
 class Transport:
@@ -136,7 +136,7 @@ class Transport:
                 await response.aread()
             status = response.status_code
             service_request_id = response.headers.get(h.SERVICE_REQUEST_ID)
-            self.limit.apply_hint(response.headers.get(h.DOP_HINT))
+            self.limit.observe(status, response.headers.get(h.DOP_HINT))
             return response
         except httpx.HTTPError as exc:
             status = type(exc).__name__

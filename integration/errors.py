@@ -1,4 +1,4 @@
-"""Errors the flows raise, each meaning one HTTP answer (see :mod:`http_api.problems`).
+"""Errors the flows raise, each meaning one HTTP answer (see :mod:`entry.problems`).
 
 The Dataverse and booking clients have their own typed errors; the HTTP layer maps those
 too, so a flow only catches what it can do something about.

@@ -1,4 +1,4 @@
-"""App settings (CONTRACT §1): read from the environment, validated in one place.
+"""App settings, validated in one place, from the mapping the entry layer reads.
 
 ``load_settings`` checks every setting and reports all problems at once, each naming the
 setting, so an operator fixes a misconfiguration in one round. Nothing here ever echoes a
@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,13 +69,13 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate all settings; raise :class:`SettingsError` listing every problem."""
-    env = os.environ if environ is None else environ
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Validate all settings of ``environ`` (the composition root passes the app settings);
+    raise :class:`SettingsError` listing every problem."""
     problems: list[SettingProblem] = []
 
     def get(name: str) -> str | None:
-        value = env.get(name, "").strip()
+        value = environ.get(name, "").strip()
         return value or None
 
     def required(name: str) -> str:

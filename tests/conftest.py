@@ -7,12 +7,15 @@ test a clean one (rows back to the seed, request log and faults cleared).
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from entry.composition_root import CompositionRoot
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -20,7 +23,7 @@ if str(ROOT) not in sys.path:
 
 pytest_plugins = ("tests.log_privacy_plugin",)  # fails the run if any log record holds personal data or a secret
 
-# httpx logs every request URL at INFO. The app turns that off (integration/clients.py); the
+# httpx logs every request URL at INFO. The app turns that off (entry/composition_root.py); the
 # tests' own httpx clients get the same, whichever suite runs first, so the privacy scan judges
 # the product's logs and not the URLs the tests send on purpose.
 for _name in ("httpx", "httpcore"):
@@ -45,9 +48,14 @@ def dataverse(dataverse_server):
 
 
 @pytest.fixture
-def app_settings(monkeypatch: pytest.MonkeyPatch, dataverse) -> dict[str, str]:
-    """Environment for the function app, pointing at the emulator (booking API set by tests that need it)."""
-    values = {
+def app_settings(dataverse) -> dict[str, str]:
+    """The function app's settings, pointing at the emulator (booking API set by tests that need it).
+
+    A plain mapping, never written to ``os.environ``: in-process tests hand it to a
+    composition root (``app_root``), which reads it at every call, so a test may change a
+    value; tests through the dev host pass it as the host's settings.
+    """
+    return {
         "DATAVERSE_URL": dataverse.url,
         "DATAVERSE_AUTH": "none",
         "BOOKING_API_URL": "http://127.0.0.1:9/unused",
@@ -55,9 +63,11 @@ def app_settings(monkeypatch: pytest.MonkeyPatch, dataverse) -> dict[str, str]:
         "BOOKING_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "BOOKING_SOURCE": "booking",
     }
-    for name in list(os.environ):
-        if name.startswith(("DATAVERSE_", "BOOKING_", "APPOINTMENT_")):
-            monkeypatch.delenv(name)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
+
+
+@pytest.fixture
+def app_root(app_settings: dict[str, str]) -> "CompositionRoot":
+    """The app's composition root over ``app_settings``, with the clients' production options."""
+    from entry.composition_root import CompositionRoot
+
+    return CompositionRoot(app_settings)

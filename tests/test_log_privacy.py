@@ -21,6 +21,7 @@ import azure.functions as func
 import httpx
 import pytest
 
+from tests.app_handlers import app_handler
 from tests.appointments.delivery import event, request, signed_headers
 from tests.conftest import ROOT, WEBHOOK_SECRET
 from tests.log_privacy_plugin import LeakScanner, secrets_in_sources
@@ -57,17 +58,19 @@ def booking_sandbox() -> Iterator[Any]:
 
 
 @pytest.fixture
-def session_env(app_settings: dict[str, str], booking_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def session_env(app_settings: dict[str, str], booking_sandbox: Any) -> Any:
     booking_sandbox.reset()
-    monkeypatch.setenv("BOOKING_API_URL", booking_sandbox.api_url)
-    monkeypatch.setenv("BOOKING_API_KEY", API_KEY)
-    monkeypatch.setenv("BOOKING_REDIRECT_URL", booking_sandbox.redirect_template())
+    app_settings.update({
+        "BOOKING_API_URL": booking_sandbox.api_url,
+        "BOOKING_API_KEY": API_KEY,
+        "BOOKING_REDIRECT_URL": booking_sandbox.redirect_template(),
+    })
     return booking_sandbox
 
 
-async def test_booking_sessions_log_no_customer_data(dataverse, session_env, debug_logs, scanner) -> None:
-    from http_api.booking_sessions import create_booking_session, redirect_to_booking
-
+async def test_booking_sessions_log_no_customer_data(dataverse, session_env, app_root, debug_logs, scanner) -> None:
+    create_booking_session = app_handler(app_root, "create_booking_session")
+    redirect_to_booking = app_handler(app_root, "redirect_to_booking")
     lead = dataverse.insert("leads", CUSTOMER)
 
     async def post(body: dict[str, Any]) -> int:
@@ -91,10 +94,9 @@ async def test_booking_sessions_log_no_customer_data(dataverse, session_env, deb
     assert_no_leaks("booking sessions", debug_logs, scanner)
 
 
-async def test_the_appointment_webhook_logs_no_customer_data(app_settings, dataverse, debug_logs, scanner, monkeypatch):
-    from http_api.appointment_webhook import appointment_webhook
-
-    monkeypatch.setenv("APPOINTMENT_VERSION_COLUMN", "new_bookingversion")
+async def test_the_appointment_webhook_logs_no_customer_data(app_settings, app_root, dataverse, debug_logs, scanner):
+    appointment_webhook = app_handler(app_root, "appointment_webhook")
+    app_settings["APPOINTMENT_VERSION_COLUMN"] = "new_bookingversion"
     dataverse.insert("systemusers", {"firstname": "Ada", "lastname": "Advisor", "internalemailaddress": "advisor@bank.example"})
 
     async def deliver(body: Any, headers: dict[str, str] | None = None) -> int:
@@ -118,9 +120,8 @@ async def test_the_appointment_webhook_logs_no_customer_data(app_settings, datav
     assert_no_leaks("appointment webhook", debug_logs, scanner)
 
 
-async def test_the_schedule_import_logs_no_agent_data(app_settings, dataverse, debug_logs, scanner) -> None:
-    from http_api.schedule_import import import_schedules
-
+async def test_the_schedule_import_logs_no_agent_data(app_root, dataverse, debug_logs, scanner) -> None:
+    import_schedules = app_handler(app_root, "import_schedules")
     dataverse.insert("systemusers", {"internalemailaddress": "a.smith@contoso.com", "fullname": "Alex Smith"})
 
     async def run(document: Any) -> int:

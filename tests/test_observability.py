@@ -18,7 +18,7 @@ import azure.functions as func
 import pytest
 
 from http_api.problems import answers_problems
-from integration import observability
+from entry import observability
 
 CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://example.invalid/"
 

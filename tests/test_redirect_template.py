@@ -160,11 +160,11 @@ def test_the_misread_templates_really_are_read_differently() -> None:
 
 
 @pytest.mark.parametrize("template", [HOSTILE[0], HOSTILE[4]])
-def test_health_answers_503_naming_the_setting(monkeypatch: pytest.MonkeyPatch, template: str) -> None:
-    from http_api.health import health
+def test_health_answers_503_naming_the_setting(template: str) -> None:
+    from entry.composition_root import CompositionRoot
+    from tests.app_handlers import app_handler
 
-    for name, value in {**VALID, "BOOKING_REDIRECT_URL": template}.items():
-        monkeypatch.setenv(name, value)
+    health = app_handler(CompositionRoot({**VALID, "BOOKING_REDIRECT_URL": template}), "health")
     response = asyncio.run(health(func.HttpRequest("GET", "/api/health", body=b"")))
     body: Any = json.loads(response.get_body())
     assert response.status_code == 503

@@ -25,6 +25,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--https", action="store_true", help="serve https with a generated CA and certificate (the CA path is printed)"
     )
+    parser.add_argument("--cost-model", choices=("off", "standard"), default="off",
+                        help="charge modelled server time and enforce service protection limits (docs/cost-model.md)")
+    parser.add_argument("--time-compression", type=float, default=1.0, help="divide every modelled duration by this")
+    parser.add_argument("--dop-hint", type=int, default=None, help="x-ms-dop-hint under the cost model")
     return parser.parse_args(argv)
 
 
@@ -36,9 +40,12 @@ def main(argv: list[str] | None = None) -> None:
             data_file=args.data,
             seed_demo=args.seed_demo,
             https=args.https,
+            cost_model=None if args.cost_model == "off" else args.cost_model,
+            time_compression=args.time_compression,
+            dop_hint=args.dop_hint,
         )
         emulator.start(args.host, args.port)
-    except DataFileError as exc:
+    except (DataFileError, ValueError) as exc:
         raise SystemExit(str(exc)) from None
     print(f"Dataverse emulator on {emulator.url} (API {emulator.api_url}, controls {emulator.url}/_emulator/)", flush=True)
     if emulator.https:

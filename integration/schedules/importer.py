@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from dataverse.concurrency import SERVICE_MAX_CONCURRENCY
 from dataverse.odata import in_filters, literal
+from integration.dependencies import Dependencies
 from integration.errors import Busy
 from integration.schedules import writes
 from integration.schedules.bookings import (
@@ -97,12 +99,19 @@ async def import_schedule(
     schedule: ScheduleImport,
     *,
     progress: Progress | None = None,
-    concurrency: int = 4,
-    chunk_size: int = writes.DEFAULT_CHUNK_SIZE,
+    concurrency: int = SERVICE_MAX_CONCURRENCY,
+    pace: writes.Pace | None = None,
 ) -> ImportSummary:
-    """Make Dataverse hold exactly the schedule's committed segments for the listed agents."""
+    """Make Dataverse hold exactly the schedule's committed segments for the listed agents.
+
+    At most ``concurrency`` write chunks run at once, and never more than the client allows at
+    the moment (the service's dop hint, less after a 429, at most its ``max_concurrency``:
+    ``dataverse.concurrency``), which bounds every request of the import.
+    """
     report = progress or (lambda phase, done, total: None)
+    concurrency = max(1, min(concurrency, SERVICE_MAX_CONCURRENCY))
     gate = asyncio.Semaphore(concurrency)
+    pace = pace or writes.Pace(lanes=lambda: client.parallelism, ceiling=concurrency)
 
     report("reference data", 0, 1)
     refs = await resolve(client, schedule, concurrency)
@@ -127,9 +136,9 @@ async def import_schedule(
         report("writing", done, total)
 
     report("writing", 0, total)
-    created = await writes.create(client, changes.create, gate, advance, chunk_size)
-    updated = await writes.update(client, changes.update, gate, advance, chunk_size)
-    removed = await writes.remove(client, [b.id for b in changes.remove], gate, advance)
+    created = await writes.create(client, changes.create, gate, advance, pace)
+    updated = await writes.update(client, changes.update, gate, advance, pace)
+    removed = await writes.remove(client, [b.id for b in changes.remove], advance, pace)
 
     summary = ImportSummary(
         created=created.created,
@@ -197,15 +206,13 @@ def _skipped(refs: References, touched: list[Desired | Booking], *outcomes: writ
     return skipped
 
 
-async def import_from_body(body: bytes, *, progress: Progress | None = None) -> ImportSummary:
-    """The whole flow from a request body: a free import slot (else 503), validate (400/413),
-    then settings, then Dataverse."""
-    from integration.clients import dataverse_client
-    from integration.settings import load_settings
-
+async def import_from_body(
+    dependencies: Dependencies, body: bytes, *, progress: Progress | None = None
+) -> ImportSummary:
+    """The whole flow from a request body: a free import slot (else 503), validate it (400/413),
+    then write to Dataverse."""
     with import_slot():
         # Parsing 100,000 segments takes most of a second of CPU: off the event loop, so other
         # invocations on this worker (webhooks, sessions) keep being served meanwhile.
         schedule = await asyncio.to_thread(parse_import, body)
-        client = dataverse_client(load_settings())
-        return await import_schedule(client, schedule, progress=progress)
+        return await import_schedule(dependencies.dataverse, schedule, progress=progress)

@@ -9,6 +9,7 @@ refused as a duplicate is re-read and only its missing rows are created.
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ DEFAULT_RESOURCE_TIMEZONE = 92
 """Dataverse time zone code 92, "(GMT) Coordinated Universal Time": ``timezone`` is required on
 create and the WEM payload carries none. Bookings are stored in UTC whatever it says."""
 PAGE_SIZE = 5000
+MIN_CHUNK = 50
+"""Reference rows per CreateMultiple at least: below this the request's base cost outweighs the parallelism."""
 _ID_NAMESPACE = uuid.UUID("5d0c8a3e-7f64-4b8e-a1d2-93c4f0e6b1a7")
 
 
@@ -196,15 +199,17 @@ async def _create_missing(
     client: "DataverseClient", entity_set: str, logical_name: str, primary_key: str, rows: list[dict[str, Any]],
     gate: asyncio.Semaphore,
 ) -> int:
-    """Create ``rows`` a CreateMultiple chunk at a time; returns how many this import created.
+    """Create ``rows`` in CreateMultiple chunks side by side; returns how many this import created.
 
-    A chunk refused as a duplicate (a concurrent import created some of its rows) is settled on
-    its own: one read of its ids, then one CreateMultiple of the rows still missing. Rows found
-    already there are not counted, so ``referenceData`` reports only this import's rows.
+    The chunks are cut so that every request the client may run at once has some (no smaller
+    than ``MIN_CHUNK`` rows, no larger than the client's chunk size). A chunk refused as a
+    duplicate (a concurrent import created some of its rows) is settled on its own: one read of
+    its ids, then one CreateMultiple of the rows still missing. Rows found already there are not
+    counted, so ``referenceData`` reports only this import's rows.
     """
-    created = 0
-    for start in range(0, len(rows), client.chunk_size):
-        pending = rows[start : start + client.chunk_size]
+    size = min(client.chunk_size, max(MIN_CHUNK, math.ceil(len(rows) / max(1, client.parallelism))))
+
+    async def one_chunk(pending: list[dict[str, Any]]) -> int:
         while pending:
             try:
                 await client.create_multiple(entity_set, logical_name, pending, primary_key=primary_key)
@@ -217,9 +222,11 @@ async def _create_missing(
                     raise  # not one of these ids exists: the duplicate is about something else
                 pending = missing
             else:
-                created += len(pending)
-                pending = []
-    return created
+                return len(pending)
+        return 0
+
+    counts = await all_or_first_error(one_chunk(rows[start : start + size]) for start in range(0, len(rows), size))
+    return sum(counts)
 
 
 def _row_id(logical_name: str, natural_key: str) -> str:

@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dataverse import errors as dv
+from dataverse import request_builders
 from dataverse.odata import in_filters
 from integration.schedules.bookings import (
     ENTITY_SET, LOGICAL_NAME, PRIMARY_KEY, SELECT, Booking, Desired, existing_booking,
 )
+from integration.schedules.pacing import ChunkSizer, run_chunks
 from integration.schedules.tasks import all_or_first_error
 
 if TYPE_CHECKING:
     from dataverse import DataverseClient
 
-DEFAULT_CHUNK_SIZE = 500
-DELETE_BATCH_SIZE = 500
 _ROW_ERRORS = (dv.BadRequest, dv.NotFound, dv.PreconditionFailed)
 """Refusals caused by a row's content, worth isolating; anything else stops the import."""
 
@@ -44,21 +44,30 @@ class WriteOutcome:
     rejected: list[tuple[str, dv.DataverseError]] = field(default_factory=list)  # (booking id, error)
 
 
+@dataclass
+class Pace:
+    """How the writes are paced: chunk sizes (one sizer per kind of write) and how many run at once."""
+
+    lanes: Callable[[], int]
+    ceiling: int
+    creates: ChunkSizer = field(default_factory=ChunkSizer)
+    updates: ChunkSizer = field(default_factory=ChunkSizer)
+    deletes: ChunkSizer = field(default_factory=ChunkSizer)
+
+
 async def create(
-    client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress, pace: Pace,
 ) -> WriteOutcome:
     writer = _Writer(client, gate)
-    await _in_chunks(items, chunk_size, progress, writer.create)
+    await run_chunks(items, pace.creates, pace.lanes, writer.create, progress, pace.ceiling)
     return writer.outcome
 
 
 async def update(
-    client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress, pace: Pace,
 ) -> WriteOutcome:
     writer = _Writer(client, gate)
-    await _in_chunks(items, chunk_size, progress, writer.update)
+    await run_chunks(items, pace.updates, pace.lanes, writer.update, progress, pace.ceiling)
     return writer.outcome
 
 
@@ -72,9 +81,8 @@ class _Writer:
 
     async def create(self, chunk: Sequence[Desired]) -> None:
         try:
-            async with self.gate:
-                await self.client.create_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk],
-                                                  chunk_size=len(chunk), primary_key=PRIMARY_KEY)
+            await self.client.create_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk],
+                                              chunk_size=len(chunk), primary_key=PRIMARY_KEY)
         except dv.Duplicate as error:
             await self._settle_duplicates(chunk, error)
         except _ROW_ERRORS as error:
@@ -84,9 +92,8 @@ class _Writer:
 
     async def update(self, chunk: Sequence[Desired]) -> None:
         try:
-            async with self.gate:
-                await self.client.update_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk],
-                                                  chunk_size=len(chunk))
+            await self.client.update_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk],
+                                              chunk_size=len(chunk))
         except _ROW_ERRORS as error:
             await self._split(chunk, error, self.update)
         else:
@@ -131,18 +138,14 @@ class _Writer:
         return {booking.id: booking for part in parts for booking in part}
 
 
-async def remove(
-    client: "DataverseClient", ids: Sequence[str], gate: asyncio.Semaphore, progress: Progress,
-    batch_size: int = DELETE_BATCH_SIZE,
-) -> WriteOutcome:
+async def remove(client: "DataverseClient", ids: Sequence[str], progress: Progress, pace: Pace) -> WriteOutcome:
     """``$batch`` DELETEs that go on past a failed part; a row already gone counts as removed."""
     outcome = WriteOutcome()
 
     async def one_batch(chunk: Sequence[str]) -> None:
-        async with gate:
-            results = await client.batch(
-                [client.requests.delete(ENTITY_SET, row_id) for row_id in chunk], continue_on_error=True
-            )
+        results = await client.batch(
+            [request_builders.delete(ENTITY_SET, row_id) for row_id in chunk], continue_on_error=True
+        )
         for row_id, result in zip(chunk, results, strict=True):
             error = result.error
             if result.ok or isinstance(error, dv.NotFound):
@@ -151,15 +154,6 @@ async def remove(
                 raise error
             else:
                 outcome.rejected.append((row_id, error or dv.DataverseError("not executed", status=result.status)))
-        progress(len(chunk))
 
-    await all_or_first_error((one_batch(ids[i : i + batch_size]) for i in range(0, len(ids), batch_size)))
+    await run_chunks(ids, pace.deletes, pace.lanes, one_batch, progress, pace.ceiling)
     return outcome
-
-
-async def _in_chunks(items: Sequence[Desired], chunk_size: int, progress: Progress, write: Write) -> None:
-    async def one(chunk: Sequence[Desired]) -> None:
-        await write(chunk)
-        progress(len(chunk))
-
-    await all_or_first_error((one(items[i : i + chunk_size]) for i in range(0, len(items), chunk_size)))

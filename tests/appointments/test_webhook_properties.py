@@ -66,6 +66,7 @@ def test_dataverse_ends_in_the_newest_state(
     history: tuple[list[dict[str, Any]], list[list[int]]],
     dataverse_server: Any,
     versioned: str,
+    webhook_handler: Any,
     runner: asyncio.Runner,
 ) -> None:
     events, groups = history
@@ -73,7 +74,7 @@ def test_dataverse_ends_in_the_newest_state(
 
     async def deliver_all() -> None:
         for group in groups:
-            answers = await asyncio.gather(*(call_handler(request(events[i])) for i in group))
+            answers = await asyncio.gather(*(call_handler(webhook_handler, request(events[i])) for i in group))
             assert all(a.status == 200 for a in answers), [a.body for a in answers]
 
     runner.run(deliver_all())

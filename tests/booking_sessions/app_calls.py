@@ -1,11 +1,17 @@
-"""Calling the app's handlers the way the Functions host does, and reading what the sandbox saw."""
+"""Calling the app's handlers the way the Functions host does (around a given composition root),
+and reading what the sandbox saw."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
+
+from tests.app_handlers import app_handler
+
+if TYPE_CHECKING:
+    from entry.composition_root import CompositionRoot
 
 BOOKING_API_KEY = "sandbox-api-key-7f3a"  # test-only
 
@@ -14,19 +20,15 @@ def session_requests(sandbox: Any) -> list[dict[str, Any]]:
     return [r for r in sandbox.requests if r["method"] == "POST" and r["path"] == "/api/sessions"]
 
 
-async def post_session(body: Any) -> func.HttpResponse:
-    from http_api.booking_sessions import create_booking_session
-
+async def post_session(root: CompositionRoot, body: Any) -> func.HttpResponse:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = func.HttpRequest("POST", "/api/booking-sessions", body=raw, headers={"Content-Type": "application/json"})
-    return await create_booking_session(request)
+    return await app_handler(root, "create_booking_session")(request)
 
 
-async def get_redirect(params: dict[str, str]) -> func.HttpResponse:
-    from http_api.booking_sessions import redirect_to_booking
-
+async def get_redirect(root: CompositionRoot, params: dict[str, str]) -> func.HttpResponse:
     request = func.HttpRequest("GET", "/api/booking-sessions/redirect", body=b"", params=params)
-    return await redirect_to_booking(request)
+    return await app_handler(root, "redirect_to_booking")(request)
 
 
 def answer(response: func.HttpResponse) -> dict[str, Any]:

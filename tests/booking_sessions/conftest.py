@@ -27,13 +27,11 @@ def sandbox(booking_server: Any) -> Any:
 
 
 @pytest.fixture
-def booking_env(app_settings: dict[str, str], sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """App settings pointing at both emulators."""
-    values = {
+def booking_env(app_settings: dict[str, str], sandbox: Any) -> dict[str, str]:
+    """App settings pointing at both emulators (``app_root`` serves them)."""
+    app_settings.update({
         "BOOKING_API_URL": sandbox.api_url,
         "BOOKING_API_KEY": BOOKING_API_KEY,
         "BOOKING_REDIRECT_URL": sandbox.redirect_template(),
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return {**app_settings, **values}
+    })
+    return app_settings

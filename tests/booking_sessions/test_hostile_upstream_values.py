@@ -41,9 +41,11 @@ def sane_retry_after(response: Any) -> int:
 
 
 @pytest.mark.parametrize("value", HUGE)
-async def test_booking_api_huge_retry_after_is_clamped_and_not_waited_for(booking_env, sandbox, lead_id, value):
+async def test_booking_api_huge_retry_after_is_clamped_and_not_waited_for(
+    app_root, booking_env, sandbox, lead_id, value
+):
     sandbox.fail_next(3, "throttle", retry_after=value)
-    response = await post_session({"regarding": {"entity": "lead", "id": lead_id}})
+    response = await post_session(app_root, {"regarding": {"entity": "lead", "id": lead_id}})
 
     assert response.status_code == 503, response.get_body()
     assert sane_retry_after(response) == 300
@@ -51,17 +53,17 @@ async def test_booking_api_huge_retry_after_is_clamped_and_not_waited_for(bookin
 
 
 @pytest.mark.parametrize("value", UNREADABLE + PAST)
-async def test_booking_api_unreadable_retry_after_counts_as_absent(booking_env, sandbox, lead_id, value):
+async def test_booking_api_unreadable_retry_after_counts_as_absent(app_root, booking_env, sandbox, lead_id, value):
     sandbox.fail_next(1, "unavailable503", retry_after=value)
-    response = await post_session({"regarding": {"entity": "lead", "id": lead_id}})
+    response = await post_session(app_root, {"regarding": {"entity": "lead", "id": lead_id}})
 
     assert response.status_code == 201, response.get_body()
     assert len(session_requests(sandbox)) == 2
 
 
-async def test_booking_api_unreadable_retry_after_on_every_attempt_is_a_503(booking_env, sandbox, lead_id):
+async def test_booking_api_unreadable_retry_after_on_every_attempt_is_a_503(app_root, booking_env, sandbox, lead_id):
     sandbox.fail_next(3, "throttle", retry_after="\u00b2")
-    response = await post_session({"regarding": {"entity": "lead", "id": lead_id}})
+    response = await post_session(app_root, {"regarding": {"entity": "lead", "id": lead_id}})
 
     assert response.status_code == 503, response.get_body()
     sane_retry_after(response)
@@ -69,9 +71,11 @@ async def test_booking_api_unreadable_retry_after_on_every_attempt_is_a_503(book
 
 
 @pytest.mark.parametrize("value", HUGE)
-async def test_dataverse_huge_retry_after_is_clamped_and_not_waited_for(booking_env, sandbox, dataverse, lead_id, value):
+async def test_dataverse_huge_retry_after_is_clamped_and_not_waited_for(
+    app_root, booking_env, sandbox, dataverse, lead_id, value
+):
     dataverse.faults.throttle(5, retry_after=value, method="GET")
-    response = await post_session({"regarding": {"entity": "lead", "id": lead_id}})
+    response = await post_session(app_root, {"regarding": {"entity": "lead", "id": lead_id}})
 
     assert response.status_code == 503, response.get_body()
     assert sane_retry_after(response) == 300
@@ -80,9 +84,11 @@ async def test_dataverse_huge_retry_after_is_clamped_and_not_waited_for(booking_
 
 
 @pytest.mark.parametrize("value", UNREADABLE + PAST)
-async def test_dataverse_unreadable_retry_after_counts_as_absent(booking_env, sandbox, dataverse, lead_id, value):
+async def test_dataverse_unreadable_retry_after_counts_as_absent(
+    app_root, booking_env, sandbox, dataverse, lead_id, value
+):
     dataverse.faults.throttle(1, retry_after=value, method="GET")
-    response = await post_session({"regarding": {"entity": "lead", "id": lead_id}})
+    response = await post_session(app_root, {"regarding": {"entity": "lead", "id": lead_id}})
 
     assert response.status_code == 201, response.get_body()
     assert dataverse.count(method="GET") == 2
@@ -97,9 +103,11 @@ async def test_dataverse_unreadable_retry_after_counts_as_absent(booking_env, sa
         "9999-12-31T23:59:59-23:59",
     ],
 )
-async def test_booking_api_expiry_outside_utc_is_a_bad_upstream_answer(booking_env, sandbox, lead_id, expires_at):
+async def test_booking_api_expiry_outside_utc_is_a_bad_upstream_answer(
+    app_root, booking_env, sandbox, lead_id, expires_at
+):
     sandbox.next_expires_at = [expires_at]
-    response = await post_session({"regarding": {"entity": "lead", "id": lead_id}})
+    response = await post_session(app_root, {"regarding": {"entity": "lead", "id": lead_id}})
 
     assert response.status_code == 502, response.get_body()
     assert "expiresAt" in answer(response)["detail"]
@@ -113,9 +121,11 @@ async def test_booking_api_expiry_outside_utc_is_a_bad_upstream_answer(booking_e
         ("9999-12-31T18:59:59-05:00", "9999-12-31T23:59:59Z"),
     ],
 )
-async def test_booking_api_expiry_at_the_ends_of_the_range_is_kept(booking_env, sandbox, lead_id, expires_at, expected):
+async def test_booking_api_expiry_at_the_ends_of_the_range_is_kept(
+    app_root, booking_env, sandbox, lead_id, expires_at, expected
+):
     sandbox.next_expires_at = [expires_at]
-    response = await post_session({"regarding": {"entity": "lead", "id": lead_id}})
+    response = await post_session(app_root, {"regarding": {"entity": "lead", "id": lead_id}})
 
     assert response.status_code == 201, response.get_body()
     assert answer(response)["expiresAt"] == expected

@@ -126,9 +126,12 @@ async def test_a_repeating_next_link_stops(mock):
             await client.query_all("leads")
 
 
-async def test_the_dop_hint_lowers_the_concurrency_limit(mock):
+async def test_the_dop_hint_sets_the_concurrency_limit(mock):
     mock.get("leads").respond(200, json={"value": []}, headers={"x-ms-dop-hint": "4"})
+    mock.get("contacts").respond(200, json={"value": []}, headers={"x-ms-dop-hint": "48"})
     async with DataverseClient(URL) as client:
-        assert client.transport.limit.limit == 52
+        assert client.parallelism == 5  # before any hint
         await client.query_all("leads")
-        assert client.transport.limit.limit == 4
+        assert client.parallelism == 4
+        await client.query_all("contacts")
+        assert client.parallelism == 48

@@ -126,3 +126,15 @@ def test_a_damaged_data_file_is_named_without_a_traceback(tmp_path):
     assert done.returncode == 1
     assert str(damaged) in done.stderr and "delete it" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_cost_model_is_switched_on_from_the_command_line():
+    port = _free_port()
+    process = _start(port, "--cost-model", "standard", "--time-compression", "50", "--dop-hint", "3")
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{port}/api/data/v9.2/systemusers", timeout=10)
+        state = httpx.get(f"http://127.0.0.1:{port}/_emulator/cost-model", timeout=10).json()
+    finally:
+        _stop(process)
+    assert answer.status_code == 200 and answer.headers["x-ms-dop-hint"] == "3"
+    assert state["enabled"] and state["time_compression"] == 50 and state["ledger"]["requests"] == 1

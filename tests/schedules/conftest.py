@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import azure.functions as func
@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from dataverse import DataverseClient, RetryPolicy
+from tests.app_handlers import app_handler
 
 FAST_RETRY = RetryPolicy(max_attempts=2, max_total_wait=1.0, base_delay=0.01, max_delay=0.02)
 
@@ -21,12 +22,20 @@ def seed_users(dataverse, emails: list[str]) -> dict[str, str]:
             for email in emails}
 
 
-async def post(document: Any) -> tuple[int, dict[str, Any], func.HttpResponse]:
-    from http_api.schedule_import import import_schedules
+Post = Callable[[Any], Awaitable[tuple[int, dict[str, Any], func.HttpResponse]]]
 
-    body = document if isinstance(document, bytes) else json.dumps(document).encode()
-    response = await import_schedules(func.HttpRequest("POST", "/api/schedules/import", body=body))
-    return response.status_code, json.loads(response.get_body() or b"null"), response
+
+@pytest.fixture
+def post(app_root: Any) -> Post:
+    """Call the app's import route with a document (or raw bytes): ``(status, JSON body, response)``."""
+    handler = app_handler(app_root, "import_schedules")
+
+    async def send(document: Any) -> tuple[int, dict[str, Any], func.HttpResponse]:
+        body = document if isinstance(document, bytes) else json.dumps(document).encode()
+        response = await handler(func.HttpRequest("POST", "/api/schedules/import", body=body))
+        return response.status_code, json.loads(response.get_body() or b"null"), response
+
+    return send
 
 
 def writes(dataverse) -> int:

@@ -11,7 +11,7 @@ import pytest
 
 from integration.schedules.bookings import BOOKING_SETUP_METADATA_ID
 from samples.schedules import generate
-from tests.schedules.conftest import post, seed_users, writes
+from tests.schedules.conftest import seed_users, writes
 
 SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "samples/schedules/week-47.json").read_text())
 EMAILS = ["a.smith@contoso.com", "s.lee@contoso.com"]
@@ -27,7 +27,7 @@ def by_name(rows: list[dict], column: str = "name") -> dict[str, dict]:
     return {row[column]: row for row in rows}
 
 
-async def test_fresh_import_writes_every_field_and_bind(dataverse, users):
+async def test_fresh_import_writes_every_field_and_bind(post, dataverse, users):
     status, body, _ = await post(SAMPLE)
     assert status == 200, body
     assert body == {
@@ -60,7 +60,7 @@ async def test_fresh_import_writes_every_field_and_bind(dataverse, users):
     assert sam["_bookingstatus_value"] == statuses["Overtime"]["bookingstatusid"]
 
 
-async def test_rerun_of_the_same_payload_writes_nothing(dataverse, users):
+async def test_rerun_of_the_same_payload_writes_nothing(post, dataverse, users):
     assert (await post(SAMPLE))[0] == 200
     before = {row["bookableresourcebookingid"]: row for row in dataverse.rows(BOOKINGS)}
     baseline = writes(dataverse)
@@ -72,7 +72,7 @@ async def test_rerun_of_the_same_payload_writes_nothing(dataverse, users):
     assert {row["bookableresourcebookingid"]: row for row in dataverse.rows(BOOKINGS)} == before
 
 
-async def test_changed_schedule_creates_updates_and_removes_only_within_scope(dataverse, users):
+async def test_changed_schedule_creates_updates_and_removes_only_within_scope(post, dataverse, users):
     assert (await post(SAMPLE))[0] == 200
     alex_resource = next(r["bookableresourceid"] for r in dataverse.rows("bookableresources")
                          if r["_userid_value"] == users["a.smith@contoso.com"])
@@ -103,7 +103,7 @@ async def test_changed_schedule_creates_updates_and_removes_only_within_scope(da
     assert dataverse.row(BOOKINGS, foreign) is not None
 
 
-async def test_window_limits_what_is_replaced(dataverse, users):
+async def test_window_limits_what_is_replaced(post, dataverse, users):
     assert (await post(SAMPLE))[0] == 200
     next_week = copy.deepcopy(SAMPLE)
     next_week["window"] = {"start": "2026-11-23T00:00:00Z", "end": "2026-11-30T00:00:00Z"}
@@ -116,7 +116,7 @@ async def test_window_limits_what_is_replaced(dataverse, users):
     assert [row["name"] for row in dataverse.rows(BOOKINGS)] == ["Sam Lee - Chat"]
 
 
-async def test_existing_reference_rows_are_reused(dataverse, users):
+async def test_existing_reference_rows_are_reused(post, dataverse, users):
     resource = dataverse.insert("bookableresources", {
         "name": "Alex (set up by hand)", "resourcetype": 3, "timezone": 4,
         "UserId@odata.bind": f"/systemusers({users['a.smith@contoso.com']})",
@@ -140,7 +140,7 @@ async def test_existing_reference_rows_are_reused(dataverse, users):
     assert bookings["Sam Lee - Chat"]["_bookingstatus_value"] != proposed_overtime
 
 
-async def test_agent_without_user_is_skipped_and_the_rest_goes_in(dataverse, app_settings):
+async def test_agent_without_user_is_skipped_and_the_rest_goes_in(post, dataverse, app_settings):
     seed_users(dataverse, ["s.lee@contoso.com"])
     status, body, _ = await post(SAMPLE)
     assert status == 200
@@ -151,7 +151,7 @@ async def test_agent_without_user_is_skipped_and_the_rest_goes_in(dataverse, app
     assert [row["name"] for row in dataverse.rows(BOOKINGS)] == ["Sam Lee - Chat"]
 
 
-async def test_invalid_payload_lists_every_problem_and_touches_nothing(dataverse, users):
+async def test_invalid_payload_lists_every_problem_and_touches_nothing(post, dataverse, users):
     bad = copy.deepcopy(SAMPLE)
     bad["agents"][0]["segments"][0]["end"] = "2026-11-16T13:00:00Z"
     bad["agents"][0]["segments"][1]["start"] = "2026-11-16 16:00"
@@ -166,19 +166,19 @@ async def test_invalid_payload_lists_every_problem_and_touches_nothing(dataverse
 
 
 @pytest.mark.parametrize("body", [b"", b"{oops", b"\xff\xfe", b"[]"])
-async def test_not_a_schedule_is_400(dataverse, app_settings, body):
+async def test_not_a_schedule_is_400(post, dataverse, app_settings, body):
     status, problem, response = await post(body)
     assert status == 400 and problem["status"] == 400 and response.mimetype == "application/problem+json"
 
 
-async def test_over_20_mib_is_413(dataverse, app_settings):
+async def test_over_20_mib_is_413(post, dataverse, app_settings):
     status, problem, _ = await post(b"{" + b" " * (20 * 1024 * 1024) + b"}")
     assert status == 413 and problem["status"] == 413
     assert dataverse.count() == 0
 
 
 @pytest.mark.parametrize("unit", [b"{},", b"[],", b'"ab",'])
-async def test_a_body_of_millions_of_tiny_values_is_413_before_decoding(dataverse, app_settings, unit):
+async def test_a_body_of_millions_of_tiny_values_is_413_before_decoding(post, dataverse, app_settings, unit):
     """Under 20 MiB, but over 500 MiB as Python objects: refused from a count of its bytes."""
     body = b'{"source":"x","agents":[],"pad":[' + unit * (19 * 1024 * 1024 // len(unit)) + b"0]}"
     status, problem, _ = await post(body)
@@ -186,7 +186,7 @@ async def test_a_body_of_millions_of_tiny_values_is_413_before_decoding(datavers
     assert dataverse.count() == 0
 
 
-async def test_requests_for_2000_segments_are_bounded(dataverse, app_settings):
+async def test_requests_for_2000_segments_are_bounded(post, dataverse, app_settings):
     document = generate.schedule(agents=40, segments_per_agent=50)
     seed_users(dataverse, [generate.email(i) for i in range(40)])
     before = dataverse.count()
@@ -200,7 +200,7 @@ async def test_requests_for_2000_segments_are_bounded(dataverse, app_settings):
     assert body["unchanged"] == 2000 and dataverse.count() - before <= 6
 
 
-async def test_quotes_and_non_ascii_in_names_and_emails_are_matched_literally(dataverse, app_settings):
+async def test_quotes_and_non_ascii_in_names_and_emails_are_matched_literally(post, dataverse, app_settings):
     users = seed_users(dataverse, ["o'neil@contoso.com"])
     dataverse.insert("msdyn_shiftactivitytypes", {"msdyn_name": "Café 'break' \"B\"", "msdyn_shiftassignmentstatus": 192350001})
     document = {"source": "wem's", "plan": "Plan 'A', or \"B\")", "agents": [{
@@ -218,7 +218,7 @@ async def test_quotes_and_non_ascii_in_names_and_emails_are_matched_literally(da
     assert body["unchanged"] == 1 and body["referenceData"]["plans"] == 0
 
 
-async def test_without_a_window_each_agent_replaces_the_span_of_its_own_segments(dataverse, users):
+async def test_without_a_window_each_agent_replaces_the_span_of_its_own_segments(post, dataverse, users):
     document = copy.deepcopy(SAMPLE)
     del document["window"]
     assert (await post(document))[0] == 200
@@ -230,7 +230,7 @@ async def test_without_a_window_each_agent_replaces_the_span_of_its_own_segments
     assert [row["name"] for row in dataverse.rows(BOOKINGS)] == ["Sam Lee - Chat"]
 
 
-async def test_imports_beyond_the_per_instance_bound_are_503_with_retry_after(dataverse, app_settings):
+async def test_imports_beyond_the_per_instance_bound_are_503_with_retry_after(post, dataverse, app_settings):
     """Each import may take ~8x its body in memory: one instance runs a bounded number at once."""
     from integration.schedules.importer import MAX_CONCURRENT_IMPORTS, imports_running
 

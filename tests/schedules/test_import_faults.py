@@ -11,14 +11,14 @@ import pytest
 from integration.schedules.importer import import_schedule
 from integration.schedules.payload import validate_import
 from samples.schedules import generate
-from tests.schedules.conftest import post, seed_users
+from tests.schedules.conftest import seed_users
 
 SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "samples/schedules/week-47.json").read_text())
 BOOKINGS = "bookableresourcebookings"
 CREATE_BOOKINGS = "bookableresourcebookings/Microsoft.Dynamics.CRM.CreateMultiple"
 
 
-async def test_outage_while_writing_is_503_and_a_rerun_completes(dataverse, app_settings):
+async def test_outage_while_writing_is_503_and_a_rerun_completes(post, dataverse, app_settings):
     document = generate.schedule(agents=20, segments_per_agent=50)
     seed_users(dataverse, [generate.email(i) for i in range(20)])
     dataverse.faults.fail(50, status=503, retry_after=0, path=CREATE_BOOKINGS)
@@ -37,7 +37,7 @@ async def test_outage_while_writing_is_503_and_a_rerun_completes(dataverse, app_
     assert body["unchanged"] == 1000
 
 
-async def test_outage_while_reading_writes_nothing(dataverse, app_settings):
+async def test_outage_while_reading_writes_nothing(post, dataverse, app_settings):
     seed_users(dataverse, ["a.smith@contoso.com", "s.lee@contoso.com"])
     dataverse.faults.fail(20, status=503, retry_after=0, path="systemusers")
     status, _, response = await post(SAMPLE)
@@ -45,7 +45,7 @@ async def test_outage_while_reading_writes_nothing(dataverse, app_settings):
     assert dataverse.rows(BOOKINGS) == [] and dataverse.rows("bookableresources") == []
 
 
-async def test_throttling_is_ridden_out(dataverse, app_settings):
+async def test_throttling_is_ridden_out(post, dataverse, app_settings):
     seed_users(dataverse, ["a.smith@contoso.com", "s.lee@contoso.com"])
     dataverse.faults.throttle(2, retry_after=0, path=CREATE_BOOKINGS)
     status, body, _ = await post(SAMPLE)

@@ -15,6 +15,7 @@ import uvicorn
 from emulators.dataverse.hosting.admin import Admin
 from emulators.dataverse.hosting.asgi import EmulatorApp
 from emulators.dataverse.hosting.core import EmulatorCore
+from emulators.dataverse.hosting.cost_model import CostControl, CostModel, CostModelMiddleware, CostProfile
 from emulators.dataverse.hosting.tls import TlsFiles, generate
 
 START_TIMEOUT = 10.0
@@ -27,9 +28,20 @@ class DataverseEmulator(EmulatorCore):
     _thread: threading.Thread | None = None
     _port: int | None = None
 
-    def __init__(self, *args: Any, https: bool = False, tls_dir: str | Path | None = None, **kwargs: Any) -> None:
-        """EmulatorCore's arguments, plus `https=True` to serve TLS with a generated CA (`ca_path`)."""
+    def __init__(
+        self,
+        *args: Any,
+        https: bool = False,
+        tls_dir: str | Path | None = None,
+        cost_model: CostModel | CostProfile | str | None = None,
+        time_compression: float = 1.0,
+        dop_hint: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """EmulatorCore's arguments, plus `https=True` to serve TLS with a generated CA (`ca_path`) and
+        `cost_model="standard"` to charge modelled server time and enforce service protection limits."""
         super().__init__(*args, **kwargs)
+        self.costs = CostControl.create(cost_model, time_compression, dop_hint)  # off unless a profile is named
         self.https = https
         self._tls_dir = tls_dir
         self.tls: TlsFiles | None = None
@@ -49,8 +61,8 @@ class DataverseEmulator(EmulatorCore):
         return {"ssl_certfile": str(self.tls.cert_path), "ssl_keyfile": str(self.tls.key_path)}
 
     @property
-    def app(self) -> EmulatorApp:
-        return EmulatorApp(self, Admin(self).handle)
+    def app(self) -> CostModelMiddleware:
+        return CostModelMiddleware(EmulatorApp(self, Admin(self).handle), self.costs)
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> DataverseEmulator:
         if self._server is not None:

@@ -43,6 +43,7 @@ class Writer:
     def __init__(self, catalog: Catalog, store: Store) -> None:
         self.catalog = catalog
         self.store = store
+        self._parsed_references: dict[str, tuple[Table, KeyRef]] = {}  # bind text -> parsed (bulk binds repeat)
 
     # -- references
     def find(self, table: Table, key: KeyRef) -> Record | None:
@@ -73,6 +74,9 @@ class Writer:
                     400, PAYLOAD, f"Content-ID Reference: '{text}' does not exist in the batch context."
                 )
             text = content_ids[text]
+        parsed = self._parsed_references.get(text)
+        if parsed is not None:
+            return parsed[0], self.require(*parsed)
         segments = split_segments(strip_service_root(text))
         if len(segments) != 1 or segments[0].key is None:
             raise bad_payload(entity_set, f"The @odata.bind value '{reference}' is not a valid entity reference.")
@@ -80,6 +84,8 @@ class Writer:
         if target is None:
             raise ServiceError(400, PAYLOAD, f"Resource not found for the segment '{segments[0].name}'.")
         key = parse_key(target, segments[0].key)
+        if len(self._parsed_references) < 10_000:
+            self._parsed_references[text] = (target, key)
         return target, self.require(target, key)
 
     # -- body -> changes
