@@ -7,16 +7,16 @@ test a clean one (rows back to the seed, request log and faults cleared).
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.settings import VERSION_COLUMN, set_app_environment, settings_for  # noqa: E402
 
 pytest_plugins = ("tests.log_privacy_plugin",)  # fails the run if any log record holds personal data or a secret
 
@@ -26,14 +26,12 @@ pytest_plugins = ("tests.log_privacy_plugin",)  # fails the run if any log recor
 for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
-WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5"  # test-only secret
-
 
 @pytest.fixture(scope="session")
 def dataverse_server() -> Iterator["object"]:
     from emulators.dataverse import DataverseEmulator
 
-    with DataverseEmulator(custom_columns={"appointment": {"new_bookingversion": "string"}}) as emulator:
+    with DataverseEmulator(custom_columns={"appointment": {VERSION_COLUMN: "string"}}) as emulator:
         yield emulator
 
 
@@ -47,17 +45,6 @@ def dataverse(dataverse_server):
 @pytest.fixture
 def app_settings(monkeypatch: pytest.MonkeyPatch, dataverse) -> dict[str, str]:
     """Environment for the function app, pointing at the emulator (booking API set by tests that need it)."""
-    values = {
-        "DATAVERSE_URL": dataverse.url,
-        "DATAVERSE_AUTH": "none",
-        "BOOKING_API_URL": "http://127.0.0.1:9/unused",
-        "BOOKING_REDIRECT_URL": "https://book.example.com/start?session={sessionId}",
-        "BOOKING_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "BOOKING_SOURCE": "booking",
-    }
-    for name in list(os.environ):
-        if name.startswith(("DATAVERSE_", "BOOKING_", "APPOINTMENT_")):
-            monkeypatch.delenv(name)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
+    values = settings_for(dataverse.url)
+    set_app_environment(monkeypatch, values)
     return values

@@ -3,7 +3,6 @@
 import json
 
 import azure.functions as func
-import pytest
 
 from http_api.health import health
 

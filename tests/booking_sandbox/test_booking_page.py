@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
-
-from .conftest import session_body
+from tests.booking_sandbox.stage import session_body
+from tests.support import loopback
+from tests.support.processes import free_port
 
 
 def slots(html: str) -> list[str]:
@@ -140,9 +139,7 @@ def test_reschedule_or_cancel_without_a_booking_is_404(http, open_session):
 
 
 def test_cli_serves_on_the_given_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
         [sys.executable, "-m", "emulators.booking", "--port", str(port), "--api-key", "cli-key"],
@@ -153,7 +150,7 @@ def test_cli_serves_on_the_given_port():
     try:
         assert process.stdout is not None
         assert f"http://127.0.0.1:{port}" in process.stdout.readline()
-        answer = httpx.post(
+        answer = loopback.post(
             f"http://127.0.0.1:{port}/api/sessions",
             json=session_body(),
             headers={"Authorization": "Bearer cli-key", "Idempotency-Key": "cli"},

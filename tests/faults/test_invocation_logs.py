@@ -15,9 +15,8 @@ import azure.functions as func
 import pytest
 
 from integration.observability import OUR_LOGGERS, InvocationFilter, invocation_id
-from tests.appointments.delivery import event
-from tests.faults.conftest import signed
 from tests.faults.test_schedule_import_faults import SAMPLE
+from tests.support.webhooks import event, signed
 
 SERVICE_ID = re.compile(r"service ([0-9a-f-]{36})")
 

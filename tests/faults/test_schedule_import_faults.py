@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.faults.conftest import retry_after
+from tests.support.problems import problem_retry_after
 
 pytestmark = pytest.mark.usefixtures("release_hangs")
 
@@ -81,7 +81,7 @@ async def test_a_lasting_fault_at_any_step_then_a_rerun_completes(dataverse, use
     failed = await run_import(http)
 
     assert failed.status_code == status, failed.text
-    retry_after(failed)
+    problem_retry_after(failed)
     assert "Traceback" not in failed.text and "contoso.com" not in failed.text
     assert len(dataverse.rows(BOOKINGS)) <= len(EXPECTED)
 
@@ -117,7 +117,7 @@ async def test_an_outage_while_removing_then_a_rerun_removes_exactly_what_left(d
     failed = await run_import(http, shorter)
 
     assert failed.status_code == 503, failed.text
-    retry_after(failed)
+    problem_retry_after(failed)
     dataverse.faults.clear()
     rerun = await run_import(http, shorter)
     assert rerun.status_code == 200 and rerun.json()["removed"] == 2, rerun.text

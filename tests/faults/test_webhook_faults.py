@@ -8,15 +8,14 @@ lead and one appointment, in the newest state.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import httpx
 import pytest
 
 from integration.appointments.keys import appointment_row_id
-from tests.appointments.delivery import event
-from tests.faults.conftest import retry_after, signed
+from tests.support.problems import problem_retry_after
+from tests.support.webhooks import event, signed
 
 pytestmark = pytest.mark.usefixtures("release_hangs")
 
@@ -68,7 +67,7 @@ async def test_a_lasting_fault_at_any_step_then_a_redelivery_completes(dataverse
     failed = await http.post(WEBHOOK, content=raw, headers=headers, timeout=SENDER_PATIENCE)
 
     assert failed.status_code == status, failed.text
-    retry_after(failed)
+    problem_retry_after(failed)
     assert EMAIL not in failed.text and "Traceback" not in failed.text
     assert dataverse.rows("appointments") == []  # never an appointment without its customer and parties
     assert len(dataverse.rows("leads")) <= 1

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
@@ -29,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.hostile.answers import problem_violations
-from tests.hostile.conftest import CURRENT_SECRET
 from tests.hostile.signing import signed_headers
+from tests.hostile.stage import CURRENT_SECRET
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
 CHECKS = [
@@ -41,6 +40,8 @@ CHECKS = [
     response_headers_conformance,
     negative_data_rejection,
 ]
+LENIENT_CHECKS = [check for check in CHECKS if check is not negative_data_rejection]
+HANDLED_EVENT_TYPES = {"appointment.created", "appointment.updated", "appointment.cancelled", "appointment.canceled"}
 
 
 def _schema() -> Any:
@@ -62,13 +63,18 @@ def _send(case: Any, host: Any) -> Any:
     header_info = case.meta.components.get(ParameterLocation.HEADER) if case.meta else None
     if header_info is not None and header_info.mode == GenerationMode.NEGATIVE:
         return case.call(base_url=base_url)  # the generated, invalid signature headers: must be 401
-    body = b"" if isinstance(case.body, NotSet) else json.dumps(case.body, allow_nan=True).encode()
+    if isinstance(case.body, NotSet):
+        body = b""
+    elif isinstance(case.body, bytes):  # a negative case may be raw bytes rather than JSON
+        body = case.body
+    else:
+        body = json.dumps(case.body, allow_nan=True).encode()
     return case.call(base_url=base_url, headers=signed_headers(body, CURRENT_SECRET), data=body)
 
 
 @schema.parametrize()
 @settings(
-    max_examples=40,
+    max_examples=20,
     deadline=None,
     derandomize=True,
     database=None,
@@ -78,7 +84,15 @@ def test_every_operation_keeps_the_contract(case: Any, host: Any, dv: Any) -> No
     response = _send(case, host)
     violations = problem_violations(response.status_code, _Headers(response.headers), response.content)
     assert not violations, f"{case.operation.label}: {violations}\n{case.as_curl_command()}\n{response.text[:500]}"
-    case.validate_response(response, checks=CHECKS)
+    case.validate_response(response, checks=CHECKS if _data_is_validated(case) else LENIENT_CHECKS)
+
+
+def _data_is_validated(case: Any) -> bool:
+    """The spec: a webhook event of another type is ignored (200), whatever its data holds."""
+    if case.operation.path != "/webhooks/appointments" or not isinstance(case.body, dict):
+        return True
+    event_type = case.body.get("type")
+    return not (isinstance(event_type, str) and event_type not in HANDLED_EVENT_TYPES)
 
 
 class _Headers:

@@ -13,9 +13,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from integration.schedules.__main__ import (
-    EXIT_INVALID, EXIT_OK, EXIT_PARTIAL, EXIT_SETTINGS, EXIT_USAGE, ProgressBar, main,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_SETTINGS,
+    EXIT_USAGE,
+    ProgressBar,
+    main,
 )
-from tests.schedules.conftest import seed_users
+from tests.schedules.importing import seed_users
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples/schedules/week-47.json"

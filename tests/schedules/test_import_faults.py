@@ -8,7 +8,8 @@ from pathlib import Path
 from integration.schedules.importer import import_schedule
 from integration.schedules.payload import validate_import
 from samples.schedules import generate
-from tests.schedules.conftest import post, seed_users
+from tests.schedules.importing import seed_users
+from tests.support.handlers import post_schedule_import
 
 SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "samples/schedules/week-47.json").read_text())
 BOOKINGS = "bookableresourcebookings"
@@ -19,25 +20,25 @@ async def test_outage_while_writing_is_503_and_a_rerun_completes(dataverse, app_
     document = generate.schedule(agents=20, segments_per_agent=50)
     seed_users(dataverse, [generate.email(i) for i in range(20)])
     dataverse.faults.fail(50, status=503, retry_after=0, path=CREATE_BOOKINGS)
-    status, problem, response = await post(document)
+    status, problem, response = await post_schedule_import(document)
     assert status == 503 and response.headers.get("Retry-After")
     assert problem["status"] == 503 and "Traceback" not in json.dumps(problem)
     assert len(dataverse.rows("bookableresources")) == 20  # reference data went in before the outage
     dataverse.faults.clear()
 
-    status, body, _ = await post(document)
+    status, body, _ = await post_schedule_import(document)
     assert status == 200, body
     assert body["created"] + body["unchanged"] == 1000
     assert body["referenceData"] == {"resources": 0, "activityTypes": 0, "statuses": 0, "plans": 0}
     assert len(dataverse.rows(BOOKINGS)) == 1000
-    status, body, _ = await post(document)
+    status, body, _ = await post_schedule_import(document)
     assert body["unchanged"] == 1000
 
 
 async def test_outage_while_reading_writes_nothing(dataverse, app_settings):
     seed_users(dataverse, ["a.smith@contoso.com", "s.lee@contoso.com"])
     dataverse.faults.fail(20, status=503, retry_after=0, path="systemusers")
-    status, _, response = await post(SAMPLE)
+    status, _, response = await post_schedule_import(SAMPLE)
     assert status == 503 and response.headers.get("Retry-After")
     assert dataverse.rows(BOOKINGS) == [] and dataverse.rows("bookableresources") == []
 
@@ -45,7 +46,7 @@ async def test_outage_while_reading_writes_nothing(dataverse, app_settings):
 async def test_throttling_is_ridden_out(dataverse, app_settings):
     seed_users(dataverse, ["a.smith@contoso.com", "s.lee@contoso.com"])
     dataverse.faults.throttle(2, retry_after=0, path=CREATE_BOOKINGS)
-    status, body, _ = await post(SAMPLE)
+    status, body, _ = await post_schedule_import(SAMPLE)
     assert status == 200 and body["created"] == 4
     assert dataverse.count(path=CREATE_BOOKINGS) == 3
 
