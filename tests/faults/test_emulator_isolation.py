@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 
 from tests.support import loopback
+from tests.support.polling import wait_until
 
 
 def test_a_hang_interrupted_by_reset_leaves_the_new_log_empty(dataverse) -> None:
@@ -20,9 +20,7 @@ def test_a_hang_interrupted_by_reset_leaves_the_new_log_empty(dataverse) -> None
 
     thread = threading.Thread(target=request, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 5
-    while dataverse.faults.pending() and time.monotonic() < deadline:
-        time.sleep(0.01)  # the request has taken its fault and is hanging
+    wait_until(lambda: dataverse.faults.pending() == 0, what="the request to take its fault and hang")
     dataverse.reset()
     thread.join(timeout=5)
 

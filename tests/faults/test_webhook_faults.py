@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from integration.appointments.keys import appointment_row_id
+from tests.support.polling import wait_until_async
 from tests.support.problems import problem_retry_after
 from tests.support.webhooks import event, signed
 
@@ -106,7 +107,9 @@ async def test_a_write_that_lands_after_the_client_gave_up_is_not_duplicated(dat
     dataverse.faults.hang(1, seconds=0.8, method="PATCH", path="appointments")
 
     answer = await deliver(http, event())
-    await asyncio.sleep(0.5)  # the hung attempt lands meanwhile
+    # The hung first attempt lands after the retry (the emulator logs a request when it ends).
+    await wait_until_async(lambda: dataverse.count(method="PATCH", path="/appointments(") == 2,
+                           what="the hung PATCH to land")
 
     assert answer.status_code == 200, answer.text
     one_lead_one_appointment(dataverse)
