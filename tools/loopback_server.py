@@ -28,12 +28,12 @@ STOP_TIMEOUT = 10.0
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+    """127.0.0.0/8, ::1 or "localhost"."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        return host == "localhost"
+    return address.is_loopback
 
 
 def loopback_socket(host: str = LOOPBACK, port: int = 0) -> socket.socket:
