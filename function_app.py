@@ -1,15 +1,11 @@
-"""The Azure Functions app (Python v2 model): one blueprint per route group of CONTRACT §2.
+"""The Azure Functions app (Python v2 model): one blueprint per route group.
 
-Blueprints import only ``azure.functions`` at load time; flows load on first use, so the
+The composition root reads the app settings from the environment and builds the clients;
+blueprints import only ``azure.functions`` at load time and flows load on first use, so the
 host indexes this app quickly (cold start is measured in ``benchmarks/``).
 """
 
-import azure.functions as func
+from entry.composition_root import CompositionRoot
+from http_api import build_app
 
-from http_api import appointment_webhook, booking_sessions, health, schedule_import
-
-app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
-app.register_functions(health.bp)
-app.register_functions(booking_sessions.bp)
-app.register_functions(appointment_webhook.bp)
-app.register_functions(schedule_import.bp)
+app = build_app(CompositionRoot())

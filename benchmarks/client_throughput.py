@@ -31,11 +31,11 @@ async def _singles(client, rows) -> None:
 
 
 async def _batches(client, rows) -> None:
-    from dataverse import ChangeSet
+    from dataverse import ChangeSet, request_builders
 
     chunks = [rows[i : i + BATCH_SIZE] for i in range(0, len(rows), BATCH_SIZE)]
     for chunk in chunks:
-        results = await client.batch([ChangeSet([client.requests.create("leads", row) for row in chunk])])
+        results = await client.batch([ChangeSet([request_builders.create("leads", row) for row in chunk])])
         for result in results:
             result.raise_for_error()
 

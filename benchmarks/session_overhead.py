@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -38,8 +37,7 @@ def run(requests: int = 200, warmup: int = 20) -> dict[str, Any]:
     with _served("emulators.dataverse", "--port", "0") as dataverse_url, \
             _served("emulators.booking", "--port", "0", "--api-key", API_KEY) as sandbox_url:
         lead_id = _insert_lead(dataverse_url)
-        with _environment(dataverse_url, sandbox_url):
-            samples = asyncio.run(_measure(lead_id, requests, warmup))
+        samples = asyncio.run(_measure(_settings(dataverse_url, sandbox_url), lead_id, requests, warmup))
     overhead = sorted(total - waited for total, waited in samples)
     totals = sorted(total for total, _ in samples)
     result = {
@@ -56,8 +54,14 @@ def run(requests: int = 200, warmup: int = 20) -> dict[str, Any]:
     return result
 
 
-async def _measure(lead_id: str, requests: int, warmup: int) -> list[tuple[float, float]]:
-    from http_api.booking_sessions import create_booking_session
+async def _measure(settings: dict[str, str], lead_id: str, requests: int, warmup: int) -> list[tuple[float, float]]:
+    from devhost.functions import http_functions
+    from entry.composition_root import CompositionRoot
+    from http_api import build_app
+
+    root = CompositionRoot(settings)
+    [create_booking_session] = [f.handler for f in http_functions(build_app(root), "api")
+                                if f.name == "create_booking_session"]
 
     waited = [0.0]
     original = httpx.AsyncHTTPTransport.handle_async_request
@@ -87,6 +91,7 @@ async def _measure(lead_id: str, requests: int, warmup: int) -> list[tuple[float
                 samples.append((total, waited[0]))
     finally:
         httpx.AsyncHTTPTransport.handle_async_request = original  # type: ignore[method-assign]
+        await root.aclose()
     return samples
 
 
@@ -146,9 +151,8 @@ def _insert_lead(dataverse_url: str) -> str:
     return answer.headers["OData-EntityId"].rsplit("(", 1)[1].rstrip(")")
 
 
-@contextmanager
-def _environment(dataverse_url: str, sandbox_url: str) -> Iterator[None]:
-    values = {
+def _settings(dataverse_url: str, sandbox_url: str) -> dict[str, str]:
+    return {
         "DATAVERSE_URL": dataverse_url,
         "DATAVERSE_AUTH": "none",
         "BOOKING_API_URL": sandbox_url + "/api",
@@ -156,16 +160,6 @@ def _environment(dataverse_url: str, sandbox_url: str) -> Iterator[None]:
         "BOOKING_REDIRECT_URL": sandbox_url + "/book?session={sessionId}",
         "BOOKING_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _percentile(ordered: list[float], fraction: float) -> float:

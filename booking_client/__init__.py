@@ -1,7 +1,29 @@
-"""Async client for the booking system's API (CONTRACT §3): ask for a booking session."""
+"""Async client for the booking system's API (CONTRACT §3): ask for a booking session.
 
-from booking_client.client import BookingClient
-from booking_client.models import CrmReference, Customer, Session, SessionRequest
-from booking_client.retry import RetryPolicy
+The names below load on first use (PEP 562), so importing ``booking_client.errors`` does
+not import httpx or pydantic: the HTTP layer maps these errors without slowing the app's
+cold start.
+"""
 
-__all__ = ["BookingClient", "CrmReference", "Customer", "RetryPolicy", "Session", "SessionRequest"]
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from deferred_exports import deferred_exports
+
+if TYPE_CHECKING:
+    from booking_client.client import BookingClient
+    from booking_client.models import CrmReference, Customer, Session, SessionRequest
+    from http_retry import RetryPolicy
+
+_HOMES = {
+    "BookingClient": "booking_client.client",
+    "CrmReference": "booking_client.models",
+    "Customer": "booking_client.models",
+    "Session": "booking_client.models",
+    "SessionRequest": "booking_client.models",
+    "RetryPolicy": "http_retry",
+}
+
+__all__ = sorted(_HOMES)
+__getattr__ = deferred_exports(__name__, _HOMES)

@@ -17,12 +17,17 @@ from booking_client.errors import (
     BookingUnavailable,
 )
 from booking_client.models import Session, SessionRequest
-from booking_client.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from http_retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger("booking_client")
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 MAX_ANSWER_BYTES = 64 * 1024
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+DEFAULT_RETRY = RetryPolicy(max_attempts=3, max_total_wait=10.0, base_delay=0.2, max_delay=2.0)
+"""Retries are safe only because every attempt of one logical request carries the same
+``Idempotency-Key``; the total wait is capped so an agent clicking a button is never kept
+waiting long."""
 
 # Transport failures after which the request may or may not have reached the API: safe to
 # repeat with the same Idempotency-Key. A read timeout is not retried: its budget is spent.
@@ -45,7 +50,7 @@ class BookingClient:
         api_key: str | None = None,
         *,
         timeout: httpx.Timeout | None = None,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         event_hooks: dict[str, list[Any]] | None = None,
     ) -> None:
         self._sessions_url = base_url.rstrip("/") + "/sessions"
@@ -89,23 +94,22 @@ class BookingClient:
             headers["Authorization"] = f"Bearer {self._api_key}"
         body = request.model_dump_json(by_alias=True).encode()
 
-        waited = 0.0
-        for attempt in range(1, self._retry.attempts + 1):
+        started = time.monotonic()
+        for attempt in range(1, self._retry.max_attempts + 1):
             try:
                 return await self._attempt(body, headers)
             except _Retryable as retryable:
                 error = retryable.error
-            if attempt == self._retry.attempts:
+            if attempt == self._retry.max_attempts:
                 break
             delay = self._retry.delay(attempt, error.retry_after)
-            if waited + delay > self._retry.max_total_wait:
+            if not self._retry.may_wait(time.monotonic() - started, delay):
                 log.warning("booking API unavailable (status %s); retry-after %.1fs exceeds the wait budget",
                             error.status, delay)
                 break
             log.warning("booking API unavailable (status %s) on attempt %d; retrying in %.2fs",
                         error.status, attempt, delay)
             await asyncio.sleep(delay)
-            waited += delay
         raise error
 
     async def _attempt(self, body: bytes, headers: dict[str, str]) -> Session:

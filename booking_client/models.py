@@ -43,7 +43,9 @@ class Session(BaseModel):
     """A booking session as answered by the API.
 
     ``sessionId`` must be a JSON string with a non-blank character (no number coerced into
-    one); ``expiresAt`` an ISO-8601 string or null. A time without an offset is read as UTC.
+    one); ``expiresAt`` an ISO-8601 string or null. A time without an offset is read as UTC;
+    every time is kept in UTC, so one that UTC cannot represent (year 9999 with a negative
+    offset, year 1 with a positive one) is an invalid answer, not an overflow later on.
     """
 
     model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, frozen=True, extra="ignore")
@@ -53,7 +55,12 @@ class Session(BaseModel):
 
     @field_validator("expires_at")
     @classmethod
-    def _assume_utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
-        return value
+        try:
+            return value.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValueError("lies outside the range of representable UTC times") from None

@@ -18,8 +18,8 @@ import httpx
 
 from dataverse import headers as h
 from dataverse.errors import DataverseError, build_error
-from dataverse.requests import BULK_TIMEOUT, Request
-from dataverse.retry import parse_retry_after
+from dataverse.request_builders import BULK_TIMEOUT, Request
+from http_retry import parse_retry_after
 
 MAX_OPERATIONS = 1000
 CRLF = "\r\n"

@@ -12,13 +12,13 @@ import httpx
 
 from dataverse import batch as batch_format
 from dataverse import headers as h
-from dataverse import requests
+from dataverse import request_builders
 from dataverse.auth import Auth
 from dataverse.batch import BatchResult, ChangeSet
 from dataverse.errors import DataverseError
-from dataverse.requests import Key, Only, Request
-from dataverse.retry import RetryPolicy
-from dataverse.transport import DEFAULT_TIMEOUT, Transport
+from dataverse.request_builders import Key, Only, Request
+from dataverse.transport import DEFAULT_RETRY, DEFAULT_TIMEOUT, Transport
+from http_retry import RetryPolicy
 
 _ENTITY_ID = re.compile(r"\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\)\s*$")
 MAX_PAGES = 10_000
@@ -46,16 +46,13 @@ def entity_id(response: httpx.Response) -> str | None:
 class DataverseClient:
     """One pooled ``httpx.AsyncClient`` per instance, created on the first request."""
 
-    requests = requests
-    """The pure builders, so ``client.requests.create(...)`` can go into :meth:`batch`."""
-
     def __init__(
         self,
         environment_url: str,
         auth: Auth | None = None,
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         max_concurrency: int = 52,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -87,7 +84,7 @@ class DataverseClient:
 
     async def create(self, entity_set: str, row: Mapping[str, Any], *, primary_key: str | None = None) -> str:
         """Create a row and return its id (name ``primary_key`` if ``row`` carries its own id: retries become safe)."""
-        response = await self.send(requests.create(entity_set, row, primary_key=primary_key))
+        response = await self.send(request_builders.create(entity_set, row, primary_key=primary_key))
         row_id = entity_id(response)
         if row_id is None:
             if primary_key and row.get(primary_key):
@@ -98,13 +95,13 @@ class DataverseClient:
     async def retrieve(
         self, entity_set: str, key: Key, *, select: Sequence[str] | None = None, expand: str | None = None
     ) -> dict[str, Any]:
-        response = await self.send(requests.retrieve(entity_set, key, select=select, expand=expand))
+        response = await self.send(request_builders.retrieve(entity_set, key, select=select, expand=expand))
         return _json_object(response)
 
     async def update(
         self, entity_set: str, key: Key, changes: Mapping[str, Any], *, if_match: str = h.ANY_ETAG
     ) -> None:
-        await self.send(requests.update(entity_set, key, changes, if_match=if_match))
+        await self.send(request_builders.update(entity_set, key, changes, if_match=if_match))
 
     async def upsert(
         self,
@@ -117,17 +114,17 @@ class DataverseClient:
         return_row: bool = False,
     ) -> UpsertResult:
         response = await self.send(
-            requests.upsert(entity_set, key, row, only=only, if_match=if_match, return_row=return_row)
+            request_builders.upsert(entity_set, key, row, only=only, if_match=if_match, return_row=return_row)
         )
         if response.status_code == 204:
             return UpsertResult(created=None, row=None)
         return UpsertResult(created=response.status_code == 201, row=_json_object(response))
 
     async def delete(self, entity_set: str, key: Key, *, if_match: str | None = None) -> None:
-        await self.send(requests.delete(entity_set, key, if_match=if_match))
+        await self.send(request_builders.delete(entity_set, key, if_match=if_match))
 
     async def set_state(self, entity_set: str, key: Key, *, statecode: int, statuscode: int) -> None:
-        await self.send(requests.set_state(entity_set, key, statecode=statecode, statuscode=statuscode))
+        await self.send(request_builders.set_state(entity_set, key, statecode=statecode, statuscode=statuscode))
 
     async def query_pages(
         self,
@@ -141,7 +138,7 @@ class DataverseClient:
         page_size: int | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Pages as the service sends them, following ``@odata.nextLink`` unchanged."""
-        request = requests.query(
+        request = request_builders.query(
             entity_set, select=select, filter=filter, orderby=orderby, top=top, expand=expand, page_size=page_size
         )
         seen: set[str] = set()
@@ -155,7 +152,7 @@ class DataverseClient:
             if not next_link:
                 return
             self._check_next_link(next_link, seen)
-            request = requests.next_page(next_link, page_size=page_size)
+            request = request_builders.next_page(next_link, page_size=page_size)
 
     def _check_next_link(self, next_link: Any, seen: set[str]) -> None:
         if not isinstance(next_link, str):
@@ -196,7 +193,7 @@ class DataverseClient:
         """CreateMultiple in chunks; ids in the order of ``rows``."""
         ids: list[str] = []
         for chunk in self._chunks(rows, chunk_size):
-            response = await self.send(requests.create_multiple(entity_set, logical_name, chunk, primary_key=primary_key))
+            response = await self.send(request_builders.create_multiple(entity_set, logical_name, chunk, primary_key=primary_key))
             answer = _json_object(response).get("Ids")
             if not isinstance(answer, list) or len(answer) != len(chunk):
                 raise DataverseError("CreateMultiple answered without one id per row", status=response.status_code)
@@ -207,13 +204,13 @@ class DataverseClient:
         self, entity_set: str, logical_name: str, rows: Sequence[Mapping[str, Any]], *, chunk_size: int | None = None
     ) -> None:
         for chunk in self._chunks(rows, chunk_size):
-            await self.send(requests.update_multiple(entity_set, logical_name, chunk))
+            await self.send(request_builders.update_multiple(entity_set, logical_name, chunk))
 
     async def upsert_multiple(
         self, entity_set: str, logical_name: str, rows: Sequence[Mapping[str, Any]], *, chunk_size: int | None = None
     ) -> None:
         for chunk in self._chunks(rows, chunk_size):
-            await self.send(requests.upsert_multiple(entity_set, logical_name, chunk))
+            await self.send(request_builders.upsert_multiple(entity_set, logical_name, chunk))
 
     def _chunks(self, rows: Sequence[Mapping[str, Any]], chunk_size: int | None) -> list[Sequence[Mapping[str, Any]]]:
         size = chunk_size or self.chunk_size

@@ -1,4 +1,4 @@
-"""Sends a :class:`~dataverse.requests.Request`: auth, retries, the concurrency limit, timeouts, logs.
+"""Sends a :class:`~dataverse.request_builders.Request`: auth, retries, the concurrency limit, timeouts, logs.
 
 Every answer that is not a success becomes a typed :mod:`dataverse.errors` exception here,
 so the operations in :mod:`dataverse.client` only deal with successes.
@@ -19,14 +19,23 @@ from dataverse import headers as h
 from dataverse.auth import Auth
 from dataverse.concurrency import AdaptiveLimit
 from dataverse.errors import DataverseError, Throttled, Timeout, Unavailable, build_error
-from dataverse.requests import Request
-from dataverse.retry import THROTTLED, TRANSIENT_STATUSES, RetryPolicy, parse_retry_after
+from dataverse.request_builders import Request
+from http_retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger("dataverse")
 
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+THROTTLED = 429
+
+DEFAULT_RETRY = RetryPolicy(max_attempts=5, max_total_wait=20.0, base_delay=0.5, max_delay=8.0)
+"""The budget keeps a throttled or hanging Dataverse from holding an HTTP call open past the
+point where its caller gives up: once the time spent so far (attempts and waits) plus the
+next wait would overrun ``max_total_wait``, the client stops and raises, carrying
+``retry_after`` so the HTTP layer can answer 503/504 + Retry-After."""
+
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 """30 s per read: an HTTP-triggered function has about 230 s in all, and a flow makes several calls.
-Bulk actions override the read timeout per request (see ``requests.BULK_TIMEOUT``)."""
+Bulk actions override the read timeout per request (see ``request_builders.BULK_TIMEOUT``)."""
 
 
 class Transport:
@@ -36,7 +45,7 @@ class Transport:
         *,
         auth: Auth | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = DEFAULT_RETRY,
         max_concurrency: int = 52,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -94,7 +103,7 @@ class Transport:
             if not retryable or attempt >= self.retry.max_attempts:
                 raise _give_up(failure, self.retry, attempt)
             wait = self.retry.delay(attempt, failure.retry_after)
-            if time.monotonic() - started + wait > self.retry.max_total_wait:
+            if not self.retry.may_wait(time.monotonic() - started, wait):
                 raise _give_up(failure, self.retry, attempt, wait)
             log.info(
                 "dataverse retry %s %s after %s, waiting %.2fs (attempt %d)",

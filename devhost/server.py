@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import uvicorn
+from azure.functions.decorators.function_app import FunctionRegister
 
 from devhost.asgi import MAX_BODY_BYTES, HostApp
 from devhost.cors import CorsPolicy
-from devhost.functions import HttpFunction, load_http_functions
+from devhost.functions import HttpFunction, http_functions, load_http_functions, route_prefix
 from devhost.keys import HostKeys
 from devhost.local_settings import apply_values, load_local_settings
 from tools.loopback_server import LOOPBACK, LoopbackServer
@@ -46,14 +47,19 @@ class DevHost:
     ``settings`` are set in the environment over whatever is there (the test means them);
     ``settings_file`` values only where nothing is set, as Core Tools does. ``stop()`` puts
     the environment back. ``keys`` default to fresh random ones (see ``.keys``).
+    ``function_app`` serves that app object instead of importing ``function_app.py`` from
+    ``app_dir`` (a test builds the app around its own composition root); ``host.json`` is
+    still read from ``app_dir``.
     """
 
     def __init__(
         self, app_dir: str | Path = ".", settings: Mapping[str, str] | None = None, *,
         settings_file: str | Path | None = None, keys: HostKeys | Mapping[str, object] | None = None,
         max_body_bytes: int = MAX_BODY_BYTES, cors: CorsPolicy | None = None,
+        function_app: FunctionRegister | None = None,
     ):
         self.app_dir = Path(app_dir).resolve()
+        self._function_app = function_app
         self._settings = dict(settings or {})
         self._settings_file = Path(settings_file) if settings_file else None
         self.keys = keys if isinstance(keys, HostKeys) else HostKeys.model_validate(keys or {})
@@ -70,7 +76,10 @@ class DevHost:
         self._apply_environment()
         self._added_path = str(self.app_dir) not in sys.path
         try:
-            self.functions = load_http_functions(self.app_dir)
+            self.functions = (
+                load_http_functions(self.app_dir) if self._function_app is None
+                else http_functions(self._function_app, route_prefix(self.app_dir))
+            )
         except BaseException:
             self._restore()
             raise

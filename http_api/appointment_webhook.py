@@ -5,17 +5,25 @@ Anonymous at the Functions level: the Standard Webhooks signature is the authent
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import azure.functions as func
 
 from http_api.problems import answers_problems, json_response
 
-bp = func.Blueprint()
+if TYPE_CHECKING:
+    from entry.composition_root import CompositionRoot
 
 
-@bp.function_name(name="appointment_webhook")
-@bp.route(route="webhooks/appointments", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@answers_problems
-async def appointment_webhook(req: func.HttpRequest) -> func.HttpResponse:
-    from integration.appointments.webhook import handle_delivery
+def blueprint(root: CompositionRoot) -> func.Blueprint:
+    bp = func.Blueprint()
 
-    return json_response(await handle_delivery(req.get_body(), dict(req.headers)))
+    @bp.function_name(name="appointment_webhook")
+    @bp.route(route="webhooks/appointments", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+    @answers_problems
+    async def appointment_webhook(req: func.HttpRequest) -> func.HttpResponse:
+        from integration.appointments.webhook import handle_delivery
+
+        return json_response(await handle_delivery(root.dependencies(), req.get_body(), dict(req.headers)))
+
+    return bp

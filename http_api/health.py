@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import azure.functions as func
 
 from http_api.problems import answers_problems, json_response
 
-bp = func.Blueprint()
+if TYPE_CHECKING:
+    from entry.composition_root import CompositionRoot
 
 
-@bp.function_name(name="health")
-@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@answers_problems
-async def health(req: func.HttpRequest) -> func.HttpResponse:
-    from integration.settings import load_settings
+def blueprint(root: CompositionRoot) -> func.Blueprint:
+    bp = func.Blueprint()
 
-    load_settings()  # a SettingsError becomes 503 naming each misconfigured setting
-    return json_response({"status": "ok"})
+    @bp.function_name(name="health")
+    @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+    @answers_problems
+    async def health(req: func.HttpRequest) -> func.HttpResponse:
+        root.settings()  # a SettingsError becomes 503 naming each misconfigured setting
+        return json_response({"status": "ok"})
+
+    return bp

@@ -11,17 +11,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from booking_client import CrmReference, Customer, SessionRequest
 from dataverse.errors import NotFound
-from integration.clients import booking_client, dataverse_client
+from integration.dependencies import Dependencies
 from integration.errors import FieldProblem, InvalidInput, PayloadTooLarge, RecordNotFound, UpstreamRejected
 from integration.json_input import json_path, parse_json
-from integration.settings import SESSION_PLACEHOLDER, Settings, load_settings
+from integration.settings import SESSION_PLACEHOLDER
+
+if TYPE_CHECKING:
+    from dataverse import DataverseClient
 
 MAX_BODY_BYTES = 16 * 1024
 CUSTOMER_COLUMNS = ("firstname", "lastname", "emailaddress1", "telephone1", "mobilephone")
@@ -77,13 +80,12 @@ def request_from_query(params: Mapping[str, str]) -> BookingSessionRequest:
     return _validated(data, _query_name)
 
 
-async def start_booking_session(request: BookingSessionRequest, settings: Settings | None = None,
+async def start_booking_session(dependencies: Dependencies, request: BookingSessionRequest,
                                 *, now: datetime | None = None) -> BookingSession:
     """Steps 1-2: read the customer, ask the booking API for a session, build the redirect."""
-    settings = settings or load_settings()
-    customer = await read_customer(settings, request.regarding)
+    customer = await read_customer(dependencies.dataverse, request.regarding)
 
-    session = await booking_client(settings).create_session(
+    session = await dependencies.booking.create_session(
         SessionRequest(
             appointment_id=request.appointment_id,
             customer=customer,
@@ -93,15 +95,15 @@ async def start_booking_session(request: BookingSessionRequest, settings: Settin
     )
     return BookingSession(
         session_id=session.session_id,
-        redirect_url=redirect_url(settings.booking_redirect_url, session.session_id),
+        redirect_url=redirect_url(dependencies.settings.booking_redirect_url, session.session_id),
         expires_at=session.expires_at,
     )
 
 
-async def read_customer(settings: Settings, regarding: Regarding) -> Customer:
+async def read_customer(dataverse: DataverseClient, regarding: Regarding) -> Customer:
     """The customer's name, email and phone as Dataverse has them (mobile phone when there is no main one)."""
     try:
-        row = await dataverse_client(settings).retrieve(
+        row = await dataverse.retrieve(
             ENTITY_SETS[regarding.entity], str(regarding.id), select=list(CUSTOMER_COLUMNS)
         )
     except NotFound:

@@ -1,4 +1,4 @@
-"""App settings (CONTRACT §1): read from the environment, validated in one place.
+"""App settings, validated in one place, from the mapping the entry layer reads.
 
 ``load_settings`` checks every setting and reports all problems at once, each naming the
 setting, so an operator fixes a misconfiguration in one round. Nothing here ever echoes a
@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
+
+from integration.redirect_template import url_problem
 
 SESSION_PLACEHOLDER = "{sessionId}"
 _LOGICAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -68,13 +69,13 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate all settings; raise :class:`SettingsError` listing every problem."""
-    env = os.environ if environ is None else environ
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Validate all settings of ``environ`` (the composition root passes the app settings);
+    raise :class:`SettingsError` listing every problem."""
     problems: list[SettingProblem] = []
 
     def get(name: str) -> str | None:
-        value = env.get(name, "").strip()
+        value = environ.get(name, "").strip()
         return value or None
 
     def required(name: str) -> str:
@@ -133,7 +134,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def _check_http_url(name: str, url: str, problems: list[SettingProblem]) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:  # an unclosed '[' or a bad port: urlsplit raises instead of answering
+        problems.append(SettingProblem(name, "must be an absolute http(s) URL"))
+        return False
     if parts.scheme not in ("http", "https") or not parts.hostname:
         problems.append(SettingProblem(name, "must be an absolute http(s) URL"))
         return False
@@ -159,6 +165,10 @@ def _check_redirect_template(template: str, problems: list[SettingProblem]) -> N
         problems.append(SettingProblem(name, f"must contain the placeholder {SESSION_PLACEHOLDER}"))
         return
     probe = template.replace(SESSION_PLACEHOLDER, "x")
+    unclear = url_problem(probe)
+    if unclear is not None:  # a browser might read it differently from us: another host, a header split
+        problems.append(SettingProblem(name, unclear))
+        return
     if not _check_http_url(name, probe, problems):
         return
     # The placeholder may only stand in the path, query or fragment: never in the scheme or host.

@@ -10,17 +10,21 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from entry.composition_root import CompositionRoot
 
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.settings import VERSION_COLUMN, set_app_environment, settings_for  # noqa: E402
+from tests.support.settings import VERSION_COLUMN, settings_for  # noqa: E402
 
 pytest_plugins = ("tests.log_privacy_plugin",)  # fails the run if any log record holds personal data or a secret
 
-# httpx logs every request URL at INFO. The app turns that off (integration/clients.py); the
+# httpx logs every request URL at INFO. The app turns that off (entry/composition_root.py); the
 # tests' own httpx clients get the same, whichever suite runs first, so the privacy scan judges
 # the product's logs and not the URLs the tests send on purpose.
 for _name in ("httpx", "httpcore"):
@@ -43,8 +47,19 @@ def dataverse(dataverse_server):
 
 
 @pytest.fixture
-def app_settings(monkeypatch: pytest.MonkeyPatch, dataverse) -> dict[str, str]:
-    """Environment for the function app, pointing at the emulator (booking API set by tests that need it)."""
-    values = settings_for(dataverse.url)
-    set_app_environment(monkeypatch, values)
-    return values
+def app_settings(dataverse) -> dict[str, str]:
+    """The function app's settings, pointing at the emulator (booking API set by tests that need it).
+
+    A plain mapping, never written to ``os.environ``: in-process tests hand it to a
+    composition root (``app_root``), which reads it at every call, so a test may change a
+    value; tests through the dev host pass it as the host's settings.
+    """
+    return settings_for(dataverse.url)
+
+
+@pytest.fixture
+def app_root(app_settings: dict[str, str]) -> "CompositionRoot":
+    """The app's composition root over ``app_settings``, with the clients' production options."""
+    from entry.composition_root import CompositionRoot
+
+    return CompositionRoot(app_settings)

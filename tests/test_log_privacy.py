@@ -25,8 +25,8 @@ from tests.log_privacy_plugin import LeakScanner, secrets_in_sources
 from tests.support import ROOT, loopback
 from tests.support.apphost import serving_app
 from tests.support.booking import clean_sandbox, running_sandbox
-from tests.support.handlers import webhook_request
-from tests.support.settings import WEBHOOK_SECRET, sample_schedule, set_app_environment, settings_for
+from tests.support.handlers import app_handler, webhook_request
+from tests.support.settings import WEBHOOK_SECRET, sample_schedule, settings_for
 from tests.support.webhooks import event, signed_headers
 
 API_KEY = "privacy-suite-api-key-5d1e"  # test-only
@@ -59,15 +59,15 @@ def booking_sandbox() -> Iterator[Any]:
 
 
 @pytest.fixture
-def session_env(app_settings: dict[str, str], booking_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def session_env(app_settings: dict[str, str], booking_sandbox: Any) -> Any:
     clean_sandbox(booking_sandbox, api_key=API_KEY)
-    set_app_environment(monkeypatch, settings_for(app_settings["DATAVERSE_URL"], booking_sandbox, api_key=API_KEY))
+    app_settings.update(settings_for(app_settings["DATAVERSE_URL"], booking_sandbox, api_key=API_KEY))
     return booking_sandbox
 
 
-async def test_booking_sessions_log_no_customer_data(dataverse, session_env, debug_logs, scanner) -> None:
-    from http_api.booking_sessions import create_booking_session, redirect_to_booking
-
+async def test_booking_sessions_log_no_customer_data(dataverse, session_env, app_root, debug_logs, scanner) -> None:
+    create_booking_session = app_handler(app_root, "create_booking_session")
+    redirect_to_booking = app_handler(app_root, "redirect_to_booking")
     lead = dataverse.insert("leads", CUSTOMER)
 
     async def post(body: dict[str, Any]) -> int:
@@ -91,10 +91,9 @@ async def test_booking_sessions_log_no_customer_data(dataverse, session_env, deb
     assert_no_leaks("booking sessions", debug_logs, scanner)
 
 
-async def test_the_appointment_webhook_logs_no_customer_data(app_settings, dataverse, debug_logs, scanner, monkeypatch):
-    from http_api.appointment_webhook import appointment_webhook
-
-    monkeypatch.setenv("APPOINTMENT_VERSION_COLUMN", "new_bookingversion")
+async def test_the_appointment_webhook_logs_no_customer_data(app_settings, app_root, dataverse, debug_logs, scanner):
+    appointment_webhook = app_handler(app_root, "appointment_webhook")
+    app_settings["APPOINTMENT_VERSION_COLUMN"] = "new_bookingversion"
     dataverse.insert("systemusers", {"firstname": "Ada", "lastname": "Advisor", "internalemailaddress": "advisor@bank.example"})
 
     async def deliver(body: Any, headers: dict[str, str] | None = None) -> int:
@@ -118,9 +117,8 @@ async def test_the_appointment_webhook_logs_no_customer_data(app_settings, datav
     assert_no_leaks("appointment webhook", debug_logs, scanner)
 
 
-async def test_the_schedule_import_logs_no_agent_data(app_settings, dataverse, debug_logs, scanner) -> None:
-    from http_api.schedule_import import import_schedules
-
+async def test_the_schedule_import_logs_no_agent_data(app_root, dataverse, debug_logs, scanner) -> None:
+    import_schedules = app_handler(app_root, "import_schedules")
     dataverse.insert("systemusers", {"internalemailaddress": "a.smith@contoso.com", "fullname": "Alex Smith"})
 
     async def run(document: Any) -> int:

@@ -97,3 +97,25 @@ def test_a_dataverse_timeout_is_an_outage_503():
 
     resp = answer(errors.Timeout("no answer", client_request_id="c1"))
     assert resp.status_code == 503 and int(resp.headers["Retry-After"]) >= 1
+
+
+def test_retry_after_from_outside_is_answered_within_bounds():
+    from dataverse.errors import Throttled
+
+    for value, seconds in ((float("inf"), "300"), (float("nan"), "300"), (1e400, "300"), (10**400, "300"),
+                           (-3.0, "1"), (0.2, "1"), (299.5, "300"), (1e6, "300")):
+        resp = answer(Throttled("throttled", status=429, retry_after=value))
+        assert resp.status_code == 503 and resp.headers["Retry-After"] == seconds, value
+        assert body(resp)["retryAfter"] == int(seconds)
+
+
+def test_the_error_handler_never_raises_even_when_an_error_cannot_be_described(caplog):
+    from booking_client.errors import BookingRejected
+
+    class Unprintable(BookingRejected):
+        def __str__(self) -> str:
+            raise RuntimeError("secret detail")
+
+    resp = answer(Unprintable("x"))
+    assert resp.status_code == 500 and body(resp)["title"] == "Internal error"
+    assert "secret detail" not in caplog.text

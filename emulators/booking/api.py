@@ -37,7 +37,7 @@ class SessionsApi:
     async def create(self, request: Request) -> Response:
         failure = self._state.take_failure()
         if failure is not None:
-            return await self._fail(failure)
+            return await self._fail(*failure)
         if not self._authorized(request.headers.get("authorization", "")):
             return problem(401, "Unauthorized", "A valid Bearer API key is required.", {"WWW-Authenticate": "Bearer"})
         key = request.headers.get("idempotency-key", "").strip()
@@ -73,14 +73,16 @@ class SessionsApi:
             expires_at=(now() + self.session_ttl).replace(microsecond=0),
         )
         self._state.sessions[session.id] = session
-        return {"sessionId": session.id, "expiresAt": iso(session.expires_at)}
+        return {"sessionId": session.id, "expiresAt": self._state.new_expires_at() or iso(session.expires_at)}
 
     def _authorized(self, header: str) -> bool:
         if self.api_key is None:
             return True
         return hmac.compare_digest(header.encode(), f"Bearer {self.api_key}".encode())
 
-    async def _fail(self, mode: str) -> Response:
+    async def _fail(self, mode: str, retry_after: str | None) -> Response:
+        """The planned failure; ``retry_after`` replaces the throttling answers' ``Retry-After: 1`` verbatim."""
+        delay = {"Retry-After": "1" if retry_after is None else retry_after}
         if mode == "error500":
             return Response("Internal Server Error", status_code=500, media_type="text/plain")
         if mode == "reject400":
@@ -88,9 +90,9 @@ class SessionsApi:
         if mode == "garbage":
             return Response("<html><body>Oops <b>not json", status_code=200, media_type="text/html")
         if mode == "throttle":
-            return problem(429, "Too many requests", "Slow down.", {"Retry-After": "1"})
+            return problem(429, "Too many requests", "Slow down.", delay)
         if mode == "unavailable503":
-            return problem(503, "Service unavailable", "Try again shortly.", {"Retry-After": "1"})
+            return problem(503, "Service unavailable", "Try again shortly.", delay)
         await self._hang()
         return problem(503, "Service unavailable", "The sandbox stopped hanging.")
 

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from .api import problem
 from .bookings import Bookings, InvalidBooking, UnknownAppointment, UnknownSession
-from .models import BookIn, ConfigIn, FailNextIn, RescheduleIn, SessionIdsIn
+from .models import BookIn, ConfigIn, ExpiresAtIn, FailNextIn, RescheduleIn, SessionIdsIn
 
 if TYPE_CHECKING:
     from .sandbox import BookingSandbox
@@ -70,13 +70,18 @@ def routes(sandbox: "BookingSandbox") -> list[Route]:
 
     async def fail_next(request: Request) -> Response:
         body: FailNextIn = await _body(request, FailNextIn)
-        sandbox.fail_next(body.n, body.mode)
+        sandbox.fail_next(body.n, body.mode, body.retryAfter)
         return JSONResponse({"queued": body.n, "mode": body.mode})
 
     async def next_session_ids(request: Request) -> Response:
         body: SessionIdsIn = await _body(request, SessionIdsIn)
         sandbox.next_session_ids.extend(body.ids)
         return JSONResponse({"queued": len(body.ids)})
+
+    async def next_expires_at(request: Request) -> Response:
+        body: ExpiresAtIn = await _body(request, ExpiresAtIn)
+        sandbox.next_expires_at.extend(body.values)
+        return JSONResponse({"queued": len(body.values)})
 
     async def configure(request: Request) -> Response:
         body: ConfigIn = await _body(request, ConfigIn)
@@ -114,6 +119,7 @@ def routes(sandbox: "BookingSandbox") -> list[Route]:
         post("/_sandbox/deliveries/{webhook_id}/redeliver", redeliver),
         post("/_sandbox/fail-next", fail_next),
         post("/_sandbox/next-session-ids", next_session_ids),
+        post("/_sandbox/next-expires-at", next_expires_at),
         post("/_sandbox/config", configure),
         post("/_sandbox/reset", reset),
         post("/_sandbox/wait", wait),

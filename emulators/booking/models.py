@@ -64,6 +64,7 @@ class RescheduleIn(BaseModel):
 class FailNextIn(BaseModel):
     n: int = Field(default=1, ge=1, le=1000)
     mode: Literal["error500", "reject400", "garbage", "hang", "throttle", "unavailable503"]
+    retryAfter: str | None = Field(default=None, max_length=1000)
 
 
 class ConfigIn(BaseModel):
@@ -74,3 +75,7 @@ class ConfigIn(BaseModel):
 
 class SessionIdsIn(BaseModel):
     ids: list[str]
+
+
+class ExpiresAtIn(BaseModel):
+    values: list[str]

@@ -114,9 +114,22 @@ class BookingSandbox:
     def webhook_secret(self, value: str) -> None:
         self._sender.secret = value
 
-    def fail_next(self, n: int, mode: str) -> None:
-        """The next ``n`` session requests fail with ``mode`` (see ``state.FAILURE_MODES``)."""
-        self.state.fail_next(n, mode)
+    def fail_next(self, n: int, mode: str, retry_after: str | None = None) -> None:
+        """The next ``n`` session requests fail with ``mode`` (see ``state.FAILURE_MODES``).
+
+        ``retry_after`` is the raw ``Retry-After`` the throttling modes answer (default ``1``).
+        """
+        self.state.fail_next(n, mode, retry_after)
+
+    @property
+    def next_expires_at(self) -> list[str]:
+        """Raw ``expiresAt`` values the next new sessions answer with, one each (any string)."""
+        return self.state.next_expires_at
+
+    @next_expires_at.setter
+    def next_expires_at(self, values: list[str]) -> None:
+        with self.state.lock:
+            self.state.next_expires_at[:] = values
 
     @property
     def next_session_ids(self) -> list[str]:

@@ -70,8 +70,9 @@ class State:
     requests: list[dict[str, Any]] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
-    failures: collections.deque[str] = field(default_factory=collections.deque)
+    failures: collections.deque[tuple[str, str | None]] = field(default_factory=collections.deque)
     next_session_ids: list[str] = field(default_factory=list)
+    next_expires_at: list[str] = field(default_factory=list)
     generation: int = 0
     _apt_numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -86,6 +87,7 @@ class State:
             self.events.clear()
             self.failures.clear()
             self.next_session_ids.clear()
+            self.next_expires_at.clear()
             self.generation += 1
 
     def new_session_id(self) -> str:
@@ -98,13 +100,18 @@ class State:
         with self.lock:
             return f"apt_{next(self._apt_numbers)}"
 
-    def fail_next(self, n: int, mode: str) -> None:
+    def fail_next(self, n: int, mode: str, retry_after: str | None = None) -> None:
         if mode not in FAILURE_MODES:
             raise ValueError(f"unknown failure mode {mode!r}; one of {', '.join(FAILURE_MODES)}")
         with self.lock:
-            self.failures.extend([mode] * n)
+            self.failures.extend([(mode, retry_after)] * n)
 
-    def take_failure(self) -> str | None:
+    def new_expires_at(self) -> str | None:
+        """A queued raw ``expiresAt`` value to answer instead of the real one, if any."""
+        with self.lock:
+            return self.next_expires_at.pop(0) if self.next_expires_at else None
+
+    def take_failure(self) -> tuple[str, str | None] | None:
         with self.lock:
             return self.failures.popleft() if self.failures else None
 

@@ -154,6 +154,8 @@ def _fault_reply(fault: Fault) -> Reply:
     else:
         error = ServiceError(fault.status, fault.code, f"Simulated failure: HTTP {fault.status}.")
     reply = Reply.error(error)
-    if fault.retry_after is not None:
+    if isinstance(fault.retry_after, str):
+        reply.headers["Retry-After"] = fault.retry_after
+    elif fault.retry_after is not None:
         reply.headers["Retry-After"] = str(max(0, round(fault.retry_after)))
     return reply

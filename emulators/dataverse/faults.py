@@ -20,7 +20,7 @@ class Fault:
     kind: str  # "throttle" | "fail" | "hang" | "reset"
     status: int = 503
     code: str = "0x80072322"
-    retry_after: float | None = None
+    retry_after: float | str | None = None  # a str is sent verbatim (hostile values for client tests)
     seconds: float = 0.0
     method: str | None = None
     path: str | None = None
@@ -43,16 +43,19 @@ class Faults:
             self._queue.extend([fault] * n)
 
     def throttle(
-        self, n: int = 1, retry_after: float = 1, code: str = "0x80072322", *, method: str | None = None,
+        self, n: int = 1, retry_after: float | str = 1, code: str = "0x80072322", *, method: str | None = None,
         path: str | None = None,
     ) -> None:
-        """The next `n` requests get 429 with Retry-After and a service-protection code."""
+        """The next `n` requests get 429 with Retry-After and a service-protection code.
+
+        A ``retry_after`` string is sent as the header value as it is, however malformed.
+        """
         if code not in THROTTLE_MESSAGES:
             raise ValueError(f"throttle code must be one of {sorted(THROTTLE_MESSAGES)}")
         self._add(n, Fault("throttle", 429, code, retry_after, method=method, path=path))
 
     def fail(
-        self, n: int = 1, status: int = 503, *, retry_after: float | None = None, method: str | None = None,
+        self, n: int = 1, status: int = 503, *, retry_after: float | str | None = None, method: str | None = None,
         path: str | None = None,
     ) -> None:
         """The next `n` requests get `status` with a Dataverse error body."""

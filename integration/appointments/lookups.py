@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from dataverse import odata
-from dataverse import requests as rq
+from dataverse import request_builders
 
 from integration.appointments.appointment_record import PARTIES, CustomerRef
 from integration.appointments.events import AppointmentData
@@ -60,9 +60,9 @@ async def read_snapshot(
     client: "DataverseClient", data: AppointmentData, row_id: str, version_column: str | None
 ) -> Snapshot:
     names: list[str] = []
-    reads: list[rq.Request] = []
+    reads: list[request_builders.Request] = []
 
-    def add(name: str, request: rq.Request) -> None:
+    def add(name: str, request: request_builders.Request) -> None:
         names.append(name)
         reads.append(request)
 
@@ -76,7 +76,7 @@ async def read_snapshot(
     if data.staff and data.staff.email:
         add("organizer", _first("systemusers", "systemuserid", f"internalemailaddress eq {odata.literal(data.staff.email)}"))
     columns = [*APPOINTMENT_COLUMNS, *([version_column] if version_column else [])]
-    appointment = rq.query(
+    appointment = request_builders.query(
         "appointments",
         select=columns,
         filter=f"activityid eq {odata.guid(row_id)}",
@@ -100,9 +100,9 @@ async def read_snapshot(
     )
 
 
-def _first(entity_set: str, key: str, filter: str) -> rq.Request:
+def _first(entity_set: str, key: str, filter: str) -> request_builders.Request:
     """The oldest matching row, so every delivery settles on the same record."""
-    return rq.query(entity_set, select=[key], filter=filter, orderby="createdon asc", top=1)
+    return request_builders.query(entity_set, select=[key], filter=filter, orderby="createdon asc", top=1)
 
 
 def _rows(body: Any) -> list[dict[str, Any]]:

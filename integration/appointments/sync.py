@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from dataverse import requests as rq
+from dataverse import request_builders
 from dataverse.batch import ChangeSet
 from dataverse.errors import NotFound, PreconditionFailed
 
@@ -99,24 +99,24 @@ def _stored_regarding(stored: Any, fallback: CustomerRef | None) -> CustomerRef:
 
 async def _write(client: "DataverseClient", record: AppointmentRecord, plan: WritePlan, *, etag: str | None) -> None:
     """The plan's writes, the first conditional on the row read; several go in one changeset."""
-    writes: list[rq.Request] = []
+    writes: list[request_builders.Request] = []
 
     def guard() -> str | None:
         return None if writes else etag
 
     if etag is None:
-        writes.append(rq.upsert(ENTITY_SET, record.row_id, record.new_row(), only="create"))
+        writes.append(request_builders.upsert(ENTITY_SET, record.row_id, record.new_row(), only="create"))
     else:
         if plan.reopen:
-            writes.append(rq.update(ENTITY_SET, record.row_id, _state(OPEN), if_match=guard() or "*"))
+            writes.append(request_builders.update(ENTITY_SET, record.row_id, _state(OPEN), if_match=guard() or "*"))
         # The etag guards a PATCH of the row itself: If-Match on a PUT of a navigation collection
         # is not documented, so a change of parties alone still rides on a guarded PATCH.
         if plan.write_fields or (plan.write_parties and not writes):
-            writes.append(rq.upsert(ENTITY_SET, record.row_id, record.fields(), if_match=guard()))
+            writes.append(request_builders.upsert(ENTITY_SET, record.row_id, record.fields(), if_match=guard()))
         if plan.write_parties:
             writes.append(_replace_parties(record))
     if plan.close:
-        writes.append(rq.update(ENTITY_SET, record.row_id, _state(plan.close), if_match=guard() or "*"))
+        writes.append(request_builders.update(ENTITY_SET, record.row_id, _state(plan.close), if_match=guard() or "*"))
     if len(writes) == 1:
         await client.send(writes[0])
         return
@@ -124,9 +124,9 @@ async def _write(client: "DataverseClient", record: AppointmentRecord, plan: Wri
         result.raise_for_error()
 
 
-def _replace_parties(record: AppointmentRecord) -> rq.Request:
+def _replace_parties(record: AppointmentRecord) -> request_builders.Request:
     """The party list becomes exactly ours (ref §2.9)."""
-    return rq.replace_related(ENTITY_SET, record.row_id, PARTIES, record.parties())
+    return request_builders.replace_related(ENTITY_SET, record.row_id, PARTIES, record.parties())
 
 
 def _state(state: tuple[int, int]) -> dict[str, int]:

@@ -12,15 +12,14 @@ from typing import Any
 
 from integration.appointments.events import parse_event
 from integration.appointments.signature import check_size, verify_delivery
-from integration.clients import dataverse_client
-from integration.settings import load_settings
+from integration.dependencies import Dependencies
 
 log = logging.getLogger("integration.appointments")
 
 
-async def handle_delivery(body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+async def handle_delivery(dependencies: Dependencies, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
     check_size(body)
-    settings = load_settings()
+    settings = dependencies.settings
     delivery_id = verify_delivery(body, headers, settings.booking_webhook_secrets)
     event = parse_event(body)
     if event is None:
@@ -29,7 +28,7 @@ async def handle_delivery(body: bytes, headers: Mapping[str, str]) -> dict[str, 
     from integration.appointments.sync import sync_appointment
 
     outcome = await sync_appointment(
-        dataverse_client(settings),
+        dependencies.dataverse,
         event.data,
         source=settings.booking_source,
         version_column=settings.appointment_version_column,

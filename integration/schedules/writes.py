@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dataverse import errors as dv
+from dataverse import request_builders
 from dataverse.odata import in_filters
 from integration.schedules.bookings import (
     ENTITY_SET, LOGICAL_NAME, PRIMARY_KEY, SELECT, Booking, Desired, existing_booking,
@@ -141,7 +142,7 @@ async def remove(
     async def one_batch(chunk: Sequence[str]) -> None:
         async with gate:
             results = await client.batch(
-                [client.requests.delete(ENTITY_SET, row_id) for row_id in chunk], continue_on_error=True
+                [request_builders.delete(ENTITY_SET, row_id) for row_id in chunk], continue_on_error=True
             )
         for row_id, result in zip(chunk, results, strict=True):
             error = result.error

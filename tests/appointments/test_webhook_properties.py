@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integration.appointments.keys import appointment_row_id
-from tests.support.handlers import call_webhook, webhook_request
+from tests.support.handlers import call_handler, webhook_request
 from tests.support.settings import VERSION_COLUMN
 from tests.support.webhooks import event
 
@@ -67,6 +67,7 @@ def test_dataverse_ends_in_the_newest_state(
     history: tuple[list[dict[str, Any]], list[list[int]]],
     dataverse_server: Any,
     versioned: str,
+    webhook_handler: Any,
     runner: asyncio.Runner,
 ) -> None:
     events, groups = history
@@ -74,7 +75,7 @@ def test_dataverse_ends_in_the_newest_state(
 
     async def deliver_all() -> None:
         for group in groups:
-            answers = await asyncio.gather(*(call_webhook(webhook_request(events[i])) for i in group))
+            answers = await asyncio.gather(*(call_handler(webhook_handler, webhook_request(events[i])) for i in group))
             assert all(a.status == 200 for a in answers), [a.body for a in answers]
 
     runner.run(deliver_all())

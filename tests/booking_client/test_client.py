@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from datetime import datetime, timezone
@@ -11,13 +12,14 @@ import httpx
 import pytest
 import respx
 
-from booking_client import BookingClient, CrmReference, Customer, RetryPolicy, Session, SessionRequest
+from booking_client import BookingClient, CrmReference, Customer, Session, SessionRequest
+from booking_client.client import DEFAULT_RETRY
 from booking_client.errors import BookingInvalidAnswer, BookingRejected, BookingTimeout, BookingUnavailable
-from booking_client.retry import parse_retry_after
+from http_retry import parse_retry_after
 
 API = "https://api.book.test/v1"
 SESSIONS = API + "/sessions"
-FAST = RetryPolicy(first_delay=0.01, max_delay=0.02)
+FAST = dataclasses.replace(DEFAULT_RETRY, base_delay=0.01, max_delay=0.02)  # 3 attempts, 10 s budget
 REQUEST = SessionRequest(
     appointment_id=None,
     customer=Customer(first_name="Ana", last_name="Diaz", email="ana@example.com", phone="+15555550100"),
@@ -90,7 +92,7 @@ async def test_persistent_outage_is_bounded(status: int) -> None:
     async with BookingClient(API, retry=FAST) as client:
         with pytest.raises(BookingUnavailable):
             await client.create_session(REQUEST, idempotency_key="k")
-    assert route.call_count == FAST.attempts
+    assert route.call_count == FAST.max_attempts
 
 
 @respx.mock
@@ -119,7 +121,7 @@ async def test_connect_timeouts_end_as_a_timeout_after_retries() -> None:
     async with BookingClient(API, retry=FAST) as client:
         with pytest.raises(BookingTimeout):
             await client.create_session(REQUEST, idempotency_key="k")
-    assert route.call_count == FAST.attempts
+    assert route.call_count == FAST.max_attempts
 
 
 GARBAGE = [

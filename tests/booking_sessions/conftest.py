@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support.booking import SANDBOX_API_KEY, clean_sandbox, running_sandbox
-from tests.support.settings import set_app_environment, settings_for
+from tests.support.settings import settings_for
 
 
 @pytest.fixture(scope="session")
@@ -24,8 +24,7 @@ def sandbox(booking_server: Any) -> Any:
 
 
 @pytest.fixture
-def booking_env(app_settings: dict[str, str], sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """App settings pointing at both emulators."""
-    values = settings_for(app_settings["DATAVERSE_URL"], sandbox, api_key=SANDBOX_API_KEY)
-    set_app_environment(monkeypatch, values)
-    return values
+def booking_env(app_settings: dict[str, str], sandbox: Any) -> dict[str, str]:
+    """App settings pointing at both emulators (``app_root`` serves them)."""
+    app_settings.update(settings_for(app_settings["DATAVERSE_URL"], sandbox, api_key=SANDBOX_API_KEY))
+    return app_settings

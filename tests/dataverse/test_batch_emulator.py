@@ -6,16 +6,16 @@ import uuid
 
 import pytest
 
-from dataverse import ChangeSet, errors
+from dataverse import ChangeSet, errors, request_builders
 
 
 async def test_batch_with_a_changeset_and_a_reference(client, dataverse):
     existing = dataverse.insert("leads", {"lastname": "existing"})
     results = await client.batch([
-        client.requests.retrieve("leads", existing, select=["lastname"]),
+        request_builders.retrieve("leads", existing, select=["lastname"]),
         ChangeSet([
-            client.requests.create("leads", {"lastname": "in batch"}),
-            client.requests.create("appointments", {
+            request_builders.create("leads", {"lastname": "in batch"}),
+            request_builders.create("appointments", {
                 "subject": "s", "scheduledstart": "2026-01-20T15:00:00Z", "scheduledend": "2026-01-20T15:30:00Z",
                 "regardingobjectid_lead_appointment@odata.bind": "$2",
             }),
@@ -30,7 +30,7 @@ async def test_batch_with_a_changeset_and_a_reference(client, dataverse):
 
 async def test_batch_stops_at_the_first_error_unless_told_to_continue(client, dataverse):
     missing = uuid.uuid4()
-    items = [client.requests.update("leads", missing, {"subject": "x"}), client.requests.create("leads", {"lastname": "after"})]
+    items = [request_builders.update("leads", missing, {"subject": "x"}), request_builders.create("leads", {"lastname": "after"})]
     failed, skipped = await client.batch(items)
     assert isinstance(failed.error, errors.NotFound) and not skipped.executed
     assert not [r for r in dataverse.rows("leads") if r.get("lastname") == "after"]
@@ -41,8 +41,8 @@ async def test_batch_stops_at_the_first_error_unless_told_to_continue(client, da
 
 async def test_a_failed_changeset_writes_nothing(client, dataverse):
     results = await client.batch([ChangeSet([
-        client.requests.create("leads", {"lastname": "rolled back"}),
-        client.requests.update("leads", uuid.uuid4(), {"subject": "x"}),
+        request_builders.create("leads", {"lastname": "rolled back"}),
+        request_builders.update("leads", uuid.uuid4(), {"subject": "x"}),
     ])])
     assert all(r.error is not None for r in results)
     assert not [r for r in dataverse.rows("leads") if r.get("lastname") == "rolled back"]

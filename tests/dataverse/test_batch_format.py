@@ -3,8 +3,7 @@
 import httpx
 import pytest
 
-from dataverse import errors
-from dataverse import requests as r
+from dataverse import errors, request_builders
 from dataverse.batch import ChangeSet, build, parse
 
 ID = "6f9619ff-8b86-d011-b42d-00c04fc964ff"
@@ -12,7 +11,7 @@ ID = "6f9619ff-8b86-d011-b42d-00c04fc964ff"
 
 def test_batch_body_uses_crlf_content_ids_and_relative_paths():
     request, sizes = build(
-        [r.retrieve("leads", ID), ChangeSet([r.create("appointments", {"subject": "s"}), r.update("leads", ID, {"a": 1})])],
+        [request_builders.retrieve("leads", ID), ChangeSet([request_builders.create("appointments", {"subject": "s"}), request_builders.update("leads", ID, {"a": 1})])],
         continue_on_error=True,
     )
     body = request.content.decode()
@@ -29,8 +28,8 @@ def test_batch_body_uses_crlf_content_ids_and_relative_paths():
 
 
 def test_references_to_earlier_operations_go_out_unchanged():
-    ref = r.Request("POST", "$1/appointment_activity_parties", json={"participationtypemask": 5})
-    body = build([ChangeSet([r.create("appointments", {}), ref])])[0].content.decode()
+    ref = request_builders.Request("POST", "$1/appointment_activity_parties", json={"participationtypemask": 5})
+    body = build([ChangeSet([request_builders.create("appointments", {}), ref])])[0].content.decode()
     assert "POST $1/appointment_activity_parties HTTP/1.1" in body
 
 
@@ -38,10 +37,10 @@ def test_batch_limits():
     with pytest.raises(ValueError):
         build([])
     with pytest.raises(ValueError):
-        build([r.retrieve("leads", ID)] * 1001)
+        build([request_builders.retrieve("leads", ID)] * 1001)
     with pytest.raises(ValueError):
-        ChangeSet([r.retrieve("leads", ID)])
-    assert build([r.update("leads", ID, {})] * 1000)[0].idempotent
+        ChangeSet([request_builders.retrieve("leads", ID)])
+    assert build([request_builders.update("leads", ID, {})] * 1000)[0].idempotent
 
 
 def _answer(status: int, body: str, boundary: str = "batchresponse_1") -> httpx.Response:

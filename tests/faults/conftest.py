@@ -1,12 +1,14 @@
 """The fault suite's stage: the real app in the DevHost, the Dataverse emulator's scripted faults, the booking sandbox.
 
 Everything goes over real HTTP on loopback. The only change from production is the Dataverse
-client's clock: a 0.5 s read timeout and millisecond backoff (same attempts, same 20 s budget,
-same respect for Retry-After), so a hang or a reset costs the suite a second, not half a minute.
+client's clock, passed to the app's composition root: a 0.5 s read timeout and millisecond
+backoff (same attempts, same 20 s budget, same respect for Retry-After), so a hang or a reset
+costs the suite a second, not half a minute.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -23,19 +25,19 @@ CLIENT_TIMEOUT = 0.5
 FAST_BACKOFF = dict(base_delay=0.01, max_delay=0.05)
 
 
-@pytest.fixture(autouse=True)
-def quick_dataverse_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app's pooled Dataverse client, built with a short timeout and quick backoff."""
-    import dataverse
-    from dataverse import DataverseClient, RetryPolicy
+def quick_app() -> Any:
+    """The function app, its composition root giving the Dataverse client a short timeout and quick backoff.
 
-    class QuickDataverseClient(DataverseClient):
-        def __init__(self, environment_url: str, auth: Any = None, **options: Any) -> None:
-            options.setdefault("timeout", httpx.Timeout(CLIENT_TIMEOUT, connect=CLIENT_TIMEOUT))
-            options.setdefault("retry", RetryPolicy(**FAST_BACKOFF))
-            super().__init__(environment_url, auth, **options)
+    Settings still reach it through the environment, set by the DevHost as in a deployment.
+    """
+    from dataverse.transport import DEFAULT_RETRY
+    from entry.composition_root import CompositionRoot
+    from http_api import build_app
 
-    monkeypatch.setattr(dataverse, "DataverseClient", QuickDataverseClient)
+    return build_app(CompositionRoot(dataverse_options={
+        "timeout": httpx.Timeout(CLIENT_TIMEOUT, connect=CLIENT_TIMEOUT),
+        "retry": dataclasses.replace(DEFAULT_RETRY, **FAST_BACKOFF),  # same attempts and budget, quicker waits
+    }))
 
 
 @pytest.fixture
@@ -70,7 +72,7 @@ def host_settings(app_settings: dict[str, str], sandbox: Any) -> dict[str, str]:
 @pytest.fixture
 def host(host_settings: dict[str, str]) -> Iterator[Any]:
     """The function app served by the DevHost on an ephemeral loopback port."""
-    with serving_app(host_settings) as served:
+    with serving_app(host_settings, function_app=quick_app()) as served:
         yield served
 
 

@@ -14,8 +14,9 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from integration.observability import OUR_LOGGERS, InvocationFilter, invocation_id
+from entry.observability import OUR_LOGGERS, InvocationFilter, invocation_id
 from tests.faults.test_schedule_import_faults import SAMPLE
+from tests.support.handlers import app_handler
 from tests.support.webhooks import event, signed
 
 SERVICE_ID = re.compile(r"service ([0-9a-f-]{36})")
@@ -67,9 +68,8 @@ async def test_an_outage_has_one_summary_line_with_function_status_and_duration(
     assert summary.duration_ms >= 0 and summary.invocation_id != "-"
 
 
-async def test_a_direct_call_without_context_gets_its_own_id(app_settings, tagged_logs) -> None:
-    from http_api.health import health
-
+async def test_a_direct_call_without_context_gets_its_own_id(app_root, tagged_logs) -> None:
+    health = app_handler(app_root, "health")
     response = await health(func.HttpRequest("GET", "/api/health", body=b""))
 
     assert response.status_code == 200
@@ -78,10 +78,10 @@ async def test_a_direct_call_without_context_gets_its_own_id(app_settings, tagge
     assert invocation_id.get() == "-"  # the scope is closed after the request
 
 
-async def test_the_context_of_the_host_names_the_invocation(app_settings, tagged_logs) -> None:
+async def test_the_context_of_the_host_names_the_invocation(app_root, tagged_logs) -> None:
     from devhost.invocation import InvocationContext
-    from http_api.health import health
 
+    health = app_handler(app_root, "health")
     context = InvocationContext("health")
     await health(func.HttpRequest("GET", "/api/health", body=b""), context=context)
 
@@ -92,7 +92,7 @@ async def test_the_context_of_the_host_names_the_invocation(app_settings, tagged
 def test_app_insights_without_its_package_is_one_warning(monkeypatch, caplog: Any) -> None:
     import builtins
 
-    from integration import observability
+    from entry import observability
 
     real_import = builtins.__import__
 
@@ -105,4 +105,4 @@ def test_app_insights_without_its_package_is_one_warning(monkeypatch, caplog: An
     caplog.set_level(logging.WARNING)
 
     assert observability.enable_app_insights() is False
-    assert [r.levelname for r in caplog.records if r.name == "integration.observability"] == ["WARNING"]
+    assert [r.levelname for r in caplog.records if r.name == "entry.observability"] == ["WARNING"]

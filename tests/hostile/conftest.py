@@ -23,7 +23,7 @@ from tests.support.settings import VERSION_COLUMN, settings_for
 
 # The test clients (schemathesis through urllib3, and httpx) log whole URLs, including the `code`
 # values these tests send on purpose; those are test inputs, not the product's logs. (The app
-# itself keeps httpx at WARNING: integration/clients.py.)
+# itself keeps httpx at WARNING: entry/composition_root.py.)
 logging.getLogger("urllib3").setLevel(logging.INFO)
 logging.getLogger("httpx").setLevel(logging.WARNING)
 

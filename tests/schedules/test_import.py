@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from pathlib import Path
@@ -11,7 +12,6 @@ import pytest
 from integration.schedules.bookings import BOOKING_SETUP_METADATA_ID
 from samples.schedules import generate
 from tests.schedules.importing import seed_users, writes
-from tests.support.handlers import post_schedule_import
 
 SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "samples/schedules/week-47.json").read_text())
 EMAILS = ["a.smith@contoso.com", "s.lee@contoso.com"]
@@ -27,8 +27,8 @@ def by_name(rows: list[dict], column: str = "name") -> dict[str, dict]:
     return {row[column]: row for row in rows}
 
 
-async def test_fresh_import_writes_every_field_and_bind(dataverse, users):
-    status, body, _ = await post_schedule_import(SAMPLE)
+async def test_fresh_import_writes_every_field_and_bind(post, dataverse, users):
+    status, body, _ = await post(SAMPLE)
     assert status == 200, body
     assert body == {
         "created": 4, "updated": 0, "unchanged": 0, "removed": 0, "skipped": [],
@@ -60,11 +60,11 @@ async def test_fresh_import_writes_every_field_and_bind(dataverse, users):
     assert sam["_bookingstatus_value"] == statuses["Overtime"]["bookingstatusid"]
 
 
-async def test_rerun_of_the_same_payload_writes_nothing(dataverse, users):
-    assert (await post_schedule_import(SAMPLE))[0] == 200
+async def test_rerun_of_the_same_payload_writes_nothing(post, dataverse, users):
+    assert (await post(SAMPLE))[0] == 200
     before = {row["bookableresourcebookingid"]: row for row in dataverse.rows(BOOKINGS)}
     baseline = writes(dataverse)
-    status, body, _ = await post_schedule_import(SAMPLE)
+    status, body, _ = await post(SAMPLE)
     assert status == 200
     assert body["created"] == body["updated"] == body["removed"] == 0 and body["unchanged"] == 4
     assert body["referenceData"] == {"resources": 0, "activityTypes": 0, "statuses": 0, "plans": 0}
@@ -72,8 +72,8 @@ async def test_rerun_of_the_same_payload_writes_nothing(dataverse, users):
     assert {row["bookableresourcebookingid"]: row for row in dataverse.rows(BOOKINGS)} == before
 
 
-async def test_changed_schedule_creates_updates_and_removes_only_within_scope(dataverse, users):
-    assert (await post_schedule_import(SAMPLE))[0] == 200
+async def test_changed_schedule_creates_updates_and_removes_only_within_scope(post, dataverse, users):
+    assert (await post(SAMPLE))[0] == 200
     alex_resource = next(r["bookableresourceid"] for r in dataverse.rows("bookableresources")
                          if r["_userid_value"] == users["a.smith@contoso.com"])
     other_source = dataverse.insert("msdyn_bookingsetupmetadatas", {"msdyn_entitylogicalname": "msdyn_other"})
@@ -89,7 +89,7 @@ async def test_changed_schedule_creates_updates_and_removes_only_within_scope(da
     segments[1]["start"] = "2026-11-16T15:00:00Z"  # lunch longer: new id, as times are part of it
     segments[2]["status"] = "Overtime"  # same segment, new status: an update
     changed["agents"][1]["segments"][0]["state"] = "cancelled"  # Sam's only segment goes
-    status, body, _ = await post_schedule_import(changed)
+    status, body, _ = await post(changed)
     assert status == 200, body
     assert (body["created"], body["updated"], body["unchanged"], body["removed"]) == (2, 1, 0, 3)
 
@@ -103,20 +103,20 @@ async def test_changed_schedule_creates_updates_and_removes_only_within_scope(da
     assert dataverse.row(BOOKINGS, foreign) is not None
 
 
-async def test_window_limits_what_is_replaced(dataverse, users):
-    assert (await post_schedule_import(SAMPLE))[0] == 200
+async def test_window_limits_what_is_replaced(post, dataverse, users):
+    assert (await post(SAMPLE))[0] == 200
     next_week = copy.deepcopy(SAMPLE)
     next_week["window"] = {"start": "2026-11-23T00:00:00Z", "end": "2026-11-30T00:00:00Z"}
     next_week["agents"] = [{**SAMPLE["agents"][0], "segments": []}]
-    status, body, _ = await post_schedule_import(next_week)
+    status, body, _ = await post(next_week)
     assert status == 200 and body["removed"] == 0 and body["created"] == 0
     this_week = {**next_week, "window": SAMPLE["window"]}
-    status, body, _ = await post_schedule_import(this_week)  # Alex's week cleared; Sam, not listed, keeps his
+    status, body, _ = await post(this_week)  # Alex's week cleared; Sam, not listed, keeps his
     assert status == 200 and body["removed"] == 3
     assert [row["name"] for row in dataverse.rows(BOOKINGS)] == ["Sam Lee - Chat"]
 
 
-async def test_existing_reference_rows_are_reused(dataverse, users):
+async def test_existing_reference_rows_are_reused(post, dataverse, users):
     resource = dataverse.insert("bookableresources", {
         "name": "Alex (set up by hand)", "resourcetype": 3, "timezone": 4,
         "UserId@odata.bind": f"/systemusers({users['a.smith@contoso.com']})",
@@ -126,7 +126,7 @@ async def test_existing_reference_rows_are_reused(dataverse, users):
     proposed_overtime = dataverse.insert("bookingstatuses", {"name": "Overtime", "status": 1})
     plan = dataverse.insert("msdyn_shiftplans", {"msdyn_name": "Week 47"})
 
-    status, body, _ = await post_schedule_import(SAMPLE)
+    status, body, _ = await post(SAMPLE)
     assert status == 200, body
     assert body["referenceData"] == {"resources": 1, "activityTypes": 3, "statuses": 1, "plans": 0}
     assert dataverse.row("bookableresources", resource)["name"] == "Alex (set up by hand)"
@@ -140,9 +140,9 @@ async def test_existing_reference_rows_are_reused(dataverse, users):
     assert bookings["Sam Lee - Chat"]["_bookingstatus_value"] != proposed_overtime
 
 
-async def test_agent_without_user_is_skipped_and_the_rest_goes_in(dataverse, app_settings):
+async def test_agent_without_user_is_skipped_and_the_rest_goes_in(post, dataverse, app_settings):
     seed_users(dataverse, ["s.lee@contoso.com"])
-    status, body, _ = await post_schedule_import(SAMPLE)
+    status, body, _ = await post(SAMPLE)
     assert status == 200
     assert body["skipped"] == [{"agentId": "iex-10234", "reason": body["skipped"][0]["reason"]}]
     assert "email" in body["skipped"][0]["reason"] and "a.smith" not in body["skipped"][0]["reason"]
@@ -151,13 +151,13 @@ async def test_agent_without_user_is_skipped_and_the_rest_goes_in(dataverse, app
     assert [row["name"] for row in dataverse.rows(BOOKINGS)] == ["Sam Lee - Chat"]
 
 
-async def test_invalid_payload_lists_every_problem_and_touches_nothing(dataverse, users):
+async def test_invalid_payload_lists_every_problem_and_touches_nothing(post, dataverse, users):
     bad = copy.deepcopy(SAMPLE)
     bad["agents"][0]["segments"][0]["end"] = "2026-11-16T13:00:00Z"
     bad["agents"][0]["segments"][1]["start"] = "2026-11-16 16:00"
     bad["agents"][1]["email"] = "nope"
     before = dataverse.count()
-    status, body, response = await post_schedule_import(bad)
+    status, body, response = await post(bad)
     assert status == 400 and response.mimetype == "application/problem+json"
     assert {e["path"] for e in body["errors"]} == {
         "$.agents[0].segments[0].end", "$.agents[0].segments[1].start", "$.agents[1].email",
@@ -166,56 +166,88 @@ async def test_invalid_payload_lists_every_problem_and_touches_nothing(dataverse
 
 
 @pytest.mark.parametrize("body", [b"", b"{oops", b"\xff\xfe", b"[]"])
-async def test_not_a_schedule_is_400(dataverse, app_settings, body):
-    status, problem, response = await post_schedule_import(body)
+async def test_not_a_schedule_is_400(post, dataverse, app_settings, body):
+    status, problem, response = await post(body)
     assert status == 400 and problem["status"] == 400 and response.mimetype == "application/problem+json"
 
 
-async def test_over_20_mib_is_413(dataverse, app_settings):
-    status, problem, _ = await post_schedule_import(b"{" + b" " * (20 * 1024 * 1024) + b"}")
+async def test_over_20_mib_is_413(post, dataverse, app_settings):
+    status, problem, _ = await post(b"{" + b" " * (20 * 1024 * 1024) + b"}")
     assert status == 413 and problem["status"] == 413
     assert dataverse.count() == 0
 
 
-async def test_requests_for_2000_segments_are_bounded(dataverse, app_settings):
+@pytest.mark.parametrize("unit", [b"{},", b"[],", b'"ab",'])
+async def test_a_body_of_millions_of_tiny_values_is_413_before_decoding(post, dataverse, app_settings, unit):
+    """Under 20 MiB, but over 500 MiB as Python objects: refused from a count of its bytes."""
+    body = b'{"source":"x","agents":[],"pad":[' + unit * (19 * 1024 * 1024 // len(unit)) + b"0]}"
+    status, problem, _ = await post(body)
+    assert status == 413 and "split the import" in problem["detail"]
+    assert dataverse.count() == 0
+
+
+async def test_requests_for_2000_segments_are_bounded(post, dataverse, app_settings):
     document = generate.schedule(agents=40, segments_per_agent=50)
     seed_users(dataverse, [generate.email(i) for i in range(40)])
     before = dataverse.count()
-    status, body, _ = await post_schedule_import(document)
+    status, body, _ = await post(document)
     assert status == 200 and body["created"] == 2000
     fresh = dataverse.count() - before
     # users 1, resources 1+1, activity types 1+1, statuses 1+1, plan 1+1, bookings read 1, creates 4
     assert fresh <= 15, fresh
     before = dataverse.count()
-    status, body, _ = await post_schedule_import(document)
+    status, body, _ = await post(document)
     assert body["unchanged"] == 2000 and dataverse.count() - before <= 6
 
 
-async def test_quotes_and_non_ascii_in_names_and_emails_are_matched_literally(dataverse, app_settings):
+async def test_quotes_and_non_ascii_in_names_and_emails_are_matched_literally(post, dataverse, app_settings):
     users = seed_users(dataverse, ["o'neil@contoso.com"])
     dataverse.insert("msdyn_shiftactivitytypes", {"msdyn_name": "Café 'break' \"B\"", "msdyn_shiftassignmentstatus": 192350001})
     document = {"source": "wem's", "plan": "Plan 'A', or \"B\")", "agents": [{
         "agentId": "id'1", "name": "Zoë O'Neil", "email": "O'Neil@contoso.com", "segments": [
             {"activity": "Café 'break' \"B\"", "available": False, "status": "It's on",
              "start": "2026-11-16T10:00:00Z", "end": "2026-11-16T10:15:00Z"}]}]}
-    status, body, _ = await post_schedule_import(document)
+    status, body, _ = await post(document)
     assert status == 200, body
     assert body["referenceData"] == {"resources": 1, "activityTypes": 0, "statuses": 1, "plans": 1}
     [booking] = dataverse.rows(BOOKINGS)
     assert booking["name"] == "Zoë O'Neil - Café 'break' \"B\"" and booking["duration"] == 15
     [resource] = dataverse.rows("bookableresources")
     assert resource["_userid_value"] == users["o'neil@contoso.com"]
-    status, body, _ = await post_schedule_import(document)
+    status, body, _ = await post(document)
     assert body["unchanged"] == 1 and body["referenceData"]["plans"] == 0
 
 
-async def test_without_a_window_each_agent_replaces_the_span_of_its_own_segments(dataverse, users):
+async def test_without_a_window_each_agent_replaces_the_span_of_its_own_segments(post, dataverse, users):
     document = copy.deepcopy(SAMPLE)
     del document["window"]
-    assert (await post_schedule_import(document))[0] == 200
+    assert (await post(document))[0] == 200
     alex = document["agents"][0]["segments"]
     for segment in alex:
         segment["state"] = "cancelled"
-    status, body, _ = await post_schedule_import(document)
+    status, body, _ = await post(document)
     assert status == 200 and body["removed"] == 3 and body["unchanged"] == 1
     assert [row["name"] for row in dataverse.rows(BOOKINGS)] == ["Sam Lee - Chat"]
+
+
+async def test_imports_beyond_the_per_instance_bound_are_503_with_retry_after(post, dataverse, app_settings):
+    """Each import may take ~8x its body in memory: one instance runs a bounded number at once."""
+    from integration.schedules.importer import MAX_CONCURRENT_IMPORTS, imports_running
+
+    document = generate.schedule(agents=1, segments_per_agent=2)
+    dataverse.faults.hang(MAX_CONCURRENT_IMPORTS, seconds=60)  # the first Dataverse call of each import waits
+    running = [asyncio.create_task(post(document)) for _ in range(MAX_CONCURRENT_IMPORTS)]
+    for _ in range(1000):  # poll until both imports are inside Dataverse
+        if imports_running() == MAX_CONCURRENT_IMPORTS and dataverse.faults.pending() == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert imports_running() == MAX_CONCURRENT_IMPORTS
+
+    status, problem, response = await post(document)
+    assert status == 503 and response.headers["Retry-After"] == "30" and problem["retryAfter"] == 30
+
+    dataverse.reset()  # releases the waiting calls (dropped connections, which the client retries)
+    assert [result[0] for result in await asyncio.gather(*running)] == [200] * MAX_CONCURRENT_IMPORTS
+    assert imports_running() == 0
+    status, _, _ = await post(document)
+    assert status == 200

@@ -13,8 +13,10 @@ from tests.support import ROOT
 from tests.support.settings import SETTING_PREFIXES
 
 
-def start_host(settings: Mapping[str, str], keys: Any = None) -> Any:
-    """A DevHost whose environment holds exactly these app settings, no others.
+def start_host(settings: Mapping[str, str], keys: Any = None, function_app: Any = None) -> Any:
+    """A DevHost whose environment holds exactly these app settings, no others; it serves
+    ``function_app`` when given (an app built around a test's composition root), else
+    function_app.py.
 
     The environment is process-wide, so other app settings are set aside until ``stop_host``
     (tests run one at a time). The host's keys count as secrets for the log scan.
@@ -22,7 +24,7 @@ def start_host(settings: Mapping[str, str], keys: Any = None) -> Any:
     from devhost import DevHost
 
     set_aside = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith(SETTING_PREFIXES)}
-    host = DevHost(ROOT, settings=settings, keys=keys)
+    host = DevHost(ROOT, settings=settings, keys=keys, function_app=function_app)
     host.set_aside = set_aside
     try:
         host.start()
@@ -40,8 +42,8 @@ def stop_host(host: Any) -> None:
 
 
 @contextmanager
-def serving_app(settings: Mapping[str, str], keys: Any = None) -> Iterator[Any]:
-    host = start_host(settings, keys)
+def serving_app(settings: Mapping[str, str], keys: Any = None, function_app: Any = None) -> Iterator[Any]:
+    host = start_host(settings, keys, function_app)
     try:
         yield host
     finally:

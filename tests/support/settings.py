@@ -17,6 +17,13 @@ UNUSED_BOOKING_API = "http://127.0.0.1:9/unused"  # the discard port: nothing li
 # Every setting the app reads starts with one of these; a test's settings replace all of them.
 SETTING_PREFIXES = ("DATAVERSE_", "BOOKING_", "APPOINTMENT_", "AZURE_")
 SAMPLE_SCHEDULE = ROOT / "samples" / "schedules" / "week-47.json"
+# The required settings only, for a real environment (the optional ones take their defaults).
+VALID = {
+    "DATAVERSE_URL": "https://contoso.crm.dynamics.com",
+    "BOOKING_API_URL": "https://api.book.example.com/v1",
+    "BOOKING_REDIRECT_URL": REDIRECT_TEMPLATE,
+    "BOOKING_WEBHOOK_SECRET": WEBHOOK_SECRET,
+}
 
 
 def settings_for(

@@ -24,14 +24,14 @@ from typing import Any
 
 CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 NO_INVOCATION = "-"
-OUR_LOGGERS = ("integration", "dataverse", "booking_client", "http_api")
+OUR_LOGGERS = ("entry", "http_api", "integration", "dataverse", "booking_client")
 """Logger namespaces of the app; their records are the ones an operator searches by invocation id."""
 
 invocation_id: contextvars.ContextVar[str] = contextvars.ContextVar("invocation_id", default=NO_INVOCATION)
 function_name: contextvars.ContextVar[str] = contextvars.ContextVar("function_name", default=NO_INVOCATION)
 
 summary_log = logging.getLogger("http_api.invocations")
-log = logging.getLogger("integration.observability")
+log = logging.getLogger("entry.observability")
 
 
 class InvocationFilter(logging.Filter):

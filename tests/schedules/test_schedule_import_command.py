@@ -1,4 +1,4 @@
-"""``python -m integration.schedules import FILE.json``: summary on stdout, documented exit codes."""
+"""``python -m entry.schedule_import FILE.json``: summary on stdout, documented exit codes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from integration.schedules.__main__ import (
+from entry.schedule_import import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_PARTIAL,
@@ -27,34 +27,39 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples/schedules/week-47.json"
 
 
+def command_environment(app_settings: dict[str, str]) -> dict[str, str]:
+    """The command's environment: this process's, with the app settings the test means."""
+    return {**os.environ, **app_settings}
+
+
 def test_module_command_imports_the_sample(dataverse, app_settings):
     seed_users(dataverse, ["a.smith@contoso.com", "s.lee@contoso.com"])
-    done = subprocess.run([sys.executable, "-m", "integration.schedules", "import", str(SAMPLE)], cwd=ROOT,
-                          capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "entry.schedule_import", str(SAMPLE)], cwd=ROOT,
+                          env=command_environment(app_settings), capture_output=True, timeout=60)
     assert done.returncode == EXIT_OK, done.stderr
     assert json.loads(done.stdout)["created"] == 4
     assert done.stderr == b""  # no progress bar when stderr is not a terminal
     assert len(dataverse.rows("bookableresourcebookings")) == 4
 
 
-def test_exit_codes(dataverse, app_settings, tmp_path, capsys, monkeypatch):
+def test_exit_codes(dataverse, app_settings, tmp_path, capsys):
     seed_users(dataverse, ["s.lee@contoso.com"])
-    assert main(["import", str(SAMPLE)]) == EXIT_PARTIAL
+    assert main([str(SAMPLE)], app_settings) == EXIT_PARTIAL
     assert json.loads(capsys.readouterr().out)["skipped"][0]["agentId"] == "iex-10234"
 
     bad = tmp_path / "bad.json"
     bad.write_text('{"source": "x", "agents": [{}]}')
-    assert main(["import", str(bad)]) == EXIT_INVALID
+    assert main([str(bad)], app_settings) == EXIT_INVALID
     assert {e["path"] for e in json.loads(capsys.readouterr().out)["errors"]} >= {"$.agents[0].email"}
 
-    assert main(["import", str(tmp_path / "missing.json")]) == EXIT_USAGE
+    assert main([str(tmp_path / "missing.json")], app_settings) == EXIT_USAGE
 
     seed_users(dataverse, ["a.smith@contoso.com"])
-    assert main(["import", str(SAMPLE)]) == EXIT_OK
+    assert main([str(SAMPLE)], app_settings) == EXIT_OK
     capsys.readouterr()
 
-    monkeypatch.delenv("DATAVERSE_URL")
-    assert main(["import", str(SAMPLE)]) == EXIT_SETTINGS
+    del app_settings["DATAVERSE_URL"]
+    assert main([str(SAMPLE)], app_settings) == EXIT_SETTINGS
     assert json.loads(capsys.readouterr().out)["settings"] == ["DATAVERSE_URL"]
 
 
@@ -64,7 +69,7 @@ def drawn(frames: str) -> list[str]:
 
 
 def test_progress_bar_draws_progress_and_ends_with_a_newline(monkeypatch):
-    import integration.schedules.__main__ as cli
+    import entry.schedule_import as cli
 
     clock = [1000.0]
     monkeypatch.setattr(cli, "time", SimpleNamespace(monotonic=lambda: clock[0]))  # redraw limit on a fake clock
@@ -102,8 +107,8 @@ def test_module_command_draws_a_progress_bar_on_a_terminal(dataverse, app_settin
     controller, terminal = pty.openpty()
     process = None
     try:
-        process = subprocess.Popen([sys.executable, "-m", "integration.schedules", "import", str(SAMPLE)], cwd=ROOT,
-                                   stdout=subprocess.PIPE, stderr=terminal)
+        process = subprocess.Popen([sys.executable, "-m", "entry.schedule_import", str(SAMPLE)], cwd=ROOT,
+                                   env=command_environment(app_settings), stdout=subprocess.PIPE, stderr=terminal)
         os.close(terminal)
         terminal = -1
         screen = b""

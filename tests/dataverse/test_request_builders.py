@@ -4,50 +4,50 @@ import uuid
 
 import pytest
 
-from dataverse import requests as r
+from dataverse import request_builders
 
 ID = "6f9619ff-8b86-d011-b42d-00c04fc964ff"
 
 
 def test_create_is_retryable_only_with_a_client_chosen_key():
-    plain = r.create("leads", {"lastname": "x"})
+    plain = request_builders.create("leads", {"lastname": "x"})
     assert (plain.method, plain.path, plain.json, plain.idempotent) == ("POST", "leads", {"lastname": "x"}, False)
-    keyed = r.create("leads", {"leadid": ID, "lastname": "x"}, primary_key="leadid")
+    keyed = request_builders.create("leads", {"leadid": ID, "lastname": "x"}, primary_key="leadid")
     assert keyed.idempotent
-    assert not r.create("leads", {"lastname": "x"}, primary_key="leadid").idempotent
+    assert not request_builders.create("leads", {"lastname": "x"}, primary_key="leadid").idempotent
 
 
 def test_create_can_ask_for_the_row_back():
-    req = r.create("leads", {}, return_row=True, select=["leadid", "subject"])
+    req = request_builders.create("leads", {}, return_row=True, select=["leadid", "subject"])
     assert req.headers["Prefer"] == "return=representation"
     assert req.target == "leads?$select=leadid,subject"
 
 
 def test_retrieve_by_id_and_by_alternate_key():
-    assert r.retrieve("leads", ID, select=["subject"]).target == f"leads({ID})?$select=subject"
-    by_key = r.retrieve("contacts", {"emailaddress1": "ana@example.com"})
+    assert request_builders.retrieve("leads", ID, select=["subject"]).target == f"leads({ID})?$select=subject"
+    by_key = request_builders.retrieve("contacts", {"emailaddress1": "ana@example.com"})
     assert by_key.path == "contacts(emailaddress1='ana%40example.com')"
     assert by_key.headers == {"If-None-Match": "null"} and by_key.method == "GET"
 
 
 def test_select_must_be_a_list_of_names():
     with pytest.raises(TypeError):
-        r.retrieve("leads", ID, select="subject")
+        request_builders.retrieve("leads", ID, select="subject")
     with pytest.raises(ValueError):
-        r.retrieve("leads", ID, select=["subject,fullname"])
+        request_builders.retrieve("leads", ID, select=["subject,fullname"])
 
 
 def test_replace_related_puts_the_whole_collection():
-    req = r.replace_related("appointments", ID, "appointment_activity_parties", [{"participationtypemask": 5}], if_match='W/"3"')
+    req = request_builders.replace_related("appointments", ID, "appointment_activity_parties", [{"participationtypemask": 5}], if_match='W/"3"')
     assert (req.method, req.path) == ("PUT", f"appointments({ID})/appointment_activity_parties")
     assert req.json == {"value": [{"participationtypemask": 5}]}
     assert req.headers["If-Match"] == 'W/"3"' and req.idempotent
-    assert "If-Match" not in r.replace_related("appointments", ID, "appointment_activity_parties", []).headers
+    assert "If-Match" not in request_builders.replace_related("appointments", ID, "appointment_activity_parties", []).headers
 
 
 def test_update_is_strict_by_default_and_takes_an_etag():
-    assert r.update("leads", ID, {"subject": "s"}).headers["If-Match"] == "*"
-    assert r.update("leads", ID, {}, if_match='W/"12"').headers["If-Match"] == 'W/"12"'
+    assert request_builders.update("leads", ID, {"subject": "s"}).headers["If-Match"] == "*"
+    assert request_builders.update("leads", ID, {}, if_match='W/"12"').headers["If-Match"] == 'W/"12"'
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_update_is_strict_by_default_and_takes_an_etag():
     ],
 )
 def test_upsert_conditions(kwargs, expected):
-    req = r.upsert("appointments", ID, {"subject": "s"}, **kwargs)
+    req = request_builders.upsert("appointments", ID, {"subject": "s"}, **kwargs)
     conditional = {k: v for k, v in req.headers.items() if k in ("If-Match", "If-None-Match", "Prefer")}
     assert conditional == expected
     assert req.method == "PATCH" and req.idempotent
@@ -69,23 +69,23 @@ def test_upsert_conditions(kwargs, expected):
 
 def test_upsert_refuses_contradictory_conditions():
     with pytest.raises(ValueError):
-        r.upsert("appointments", ID, {}, only="create", if_match='W/"1"')
+        request_builders.upsert("appointments", ID, {}, only="create", if_match='W/"1"')
     with pytest.raises(ValueError):
-        r.upsert("appointments", ID, {}, only="sometimes")
+        request_builders.upsert("appointments", ID, {}, only="sometimes")
 
 
 def test_delete_treats_a_404_on_retry_as_done():
-    req = r.delete("bookableresourcebookings", uuid.UUID(ID), if_match='W/"3"')
+    req = request_builders.delete("bookableresourcebookings", uuid.UUID(ID), if_match='W/"3"')
     assert (req.method, req.headers, req.settled_on_retry) == ("DELETE", {"If-Match": 'W/"3"'}, frozenset({404}))
 
 
 def test_set_state_patches_both_codes():
-    req = r.set_state("appointments", ID, statecode=2, statuscode=4)
+    req = request_builders.set_state("appointments", ID, statecode=2, statuscode=4)
     assert req.json == {"statecode": 2, "statuscode": 4} and req.headers["If-Match"] == "*"
 
 
 def test_query_options_are_encoded_without_plus_signs():
-    req = r.query(
+    req = request_builders.query(
         "contacts", select=["contactid"], filter="emailaddress1 eq 'a+b@x.com' and statecode eq 0",
         orderby="createdon desc", top=5, expand="parentcustomerid_account($select=name)", page_size=50,
     )
@@ -99,26 +99,26 @@ def test_query_options_are_encoded_without_plus_signs():
 @pytest.mark.parametrize("kwargs", [{"top": 0}, {"page_size": 0}, {"page_size": 5001}])
 def test_query_refuses_out_of_range_sizes(kwargs):
     with pytest.raises(ValueError):
-        r.query("contacts", **kwargs)
+        request_builders.query("contacts", **kwargs)
 
 
 def test_next_page_is_sent_as_given():
     link = "http://127.0.0.1:1/api/data/v9.2/contacts?$skiptoken=%3Ccookie%20page=%222%22%20/%3E"
-    req = r.next_page(link, page_size=10)
+    req = request_builders.next_page(link, page_size=10)
     assert req.target == link and req.params == () and req.headers["Prefer"] == "odata.maxpagesize=10"
 
 
 def test_bulk_actions_add_the_odata_type_to_every_target():
     rows = [{"name": "a"}, {"name": "b", "@odata.type": "wrong"}]
-    req = r.create_multiple("bookableresourcebookings", "bookableresourcebooking", rows)
+    req = request_builders.create_multiple("bookableresourcebookings", "bookableresourcebooking", rows)
     assert req.path == "bookableresourcebookings/Microsoft.Dynamics.CRM.CreateMultiple"
     assert [t["@odata.type"] for t in req.json["Targets"]] == ["Microsoft.Dynamics.CRM.bookableresourcebooking"] * 2
     assert rows[0] == {"name": "a"}, "the caller's rows are not modified"
     assert not req.idempotent
-    assert r.update_multiple("leads", "lead", []).idempotent and r.upsert_multiple("leads", "lead", []).idempotent
+    assert request_builders.update_multiple("leads", "lead", []).idempotent and request_builders.upsert_multiple("leads", "lead", []).idempotent
 
 
 def test_entity_set_for_logs_never_includes_the_key():
-    assert r.retrieve("contacts", {"emailaddress1": "ana@example.com"}).entity_set == "contacts"
-    assert r.next_page("https://x/api/data/v9.2/contacts?$skiptoken=1").entity_set == "contacts"
-    assert r.create_multiple("leads", "lead", []).entity_set == "leads"
+    assert request_builders.retrieve("contacts", {"emailaddress1": "ana@example.com"}).entity_set == "contacts"
+    assert request_builders.next_page("https://x/api/data/v9.2/contacts?$skiptoken=1").entity_set == "contacts"
+    assert request_builders.create_multiple("leads", "lead", []).entity_set == "leads"

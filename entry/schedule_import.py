@@ -1,8 +1,9 @@
-"""``python -m integration.schedules import FILE.json``: the schedule import as a command.
+"""``python -m entry.schedule_import FILE.json``: the schedule import as a command.
 
-Settings come from the environment, as for the app. A progress bar goes to stderr when it
-is a terminal; one JSON document goes to stdout at the end: the import summary, or the
-problem answer the HTTP endpoint would have given. Exit codes:
+Settings come from the environment, as for the app, through the same composition root. A
+progress bar goes to stderr when it is a terminal; one JSON document goes to stdout at the
+end: the import summary, or the problem document the HTTP endpoint would have answered
+(both use :func:`entry.problems.problem_for`). Exit codes:
 
 0 imported, nothing skipped        4 imported, some agents or segments skipped
 2 bad command line or unreadable file  5 Dataverse unavailable, throttling or timing out: run it again
@@ -17,7 +18,12 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any, TextIO
+
+from entry.composition_root import CompositionRoot
+from entry.problems import problem_for
+from integration.settings import SettingsError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID, EXIT_PARTIAL, EXIT_UNAVAILABLE, EXIT_SETTINGS, EXIT_REJECTED = range(8)
 _EXIT_BY_STATUS = {400: EXIT_INVALID, 413: EXIT_INVALID, 502: EXIT_REJECTED, 503: EXIT_UNAVAILABLE, 504: EXIT_UNAVAILABLE}
@@ -43,12 +49,11 @@ class ProgressBar:
         self._stream.flush()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m integration.schedules", description=__doc__,
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run the command; ``environ`` holds the settings (``os.environ`` when not given)."""
+    parser = argparse.ArgumentParser(prog="python -m entry.schedule_import", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("import", help="import a WEM schedule file (CONTRACT §2.4 JSON)")
-    run.add_argument("file", help="the schedule JSON file, or - for stdin")
+    parser.add_argument("file", help="the WEM schedule JSON file (the body of POST /api/schedules/import), or - for stdin")
     args = parser.parse_args(argv)
 
     try:
@@ -59,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
-        summary, code = asyncio.run(_run(body, bar))
+        summary, code = asyncio.run(_run(CompositionRoot(environ), body, bar))
     finally:
         if bar is not None:
             bar.close()
@@ -68,24 +73,17 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-async def _run(body: bytes, bar: ProgressBar | None) -> tuple[dict[str, Any], int]:
-    from http_api.problems import answer_for
-    from integration.clients import dataverse_client
-    from integration.schedules.importer import import_schedule
-    from integration.schedules.payload import parse_import
-    from integration.settings import SettingsError, load_settings
+async def _run(root: CompositionRoot, body: bytes, bar: ProgressBar | None) -> tuple[dict[str, Any], int]:
+    from integration.schedules.importer import import_from_body
 
     try:
-        schedule = parse_import(body)
-        client = dataverse_client(load_settings())
-        try:
-            summary = await import_schedule(client, schedule, progress=bar)
-        finally:
-            await client.aclose()
+        summary = await import_from_body(root.dependencies(), body, progress=bar)
     except Exception as error:  # noqa: BLE001 - answered as the HTTP endpoint answers it
-        answer = answer_for(error)
-        code = EXIT_SETTINGS if isinstance(error, SettingsError) else _EXIT_BY_STATUS.get(answer.status_code, EXIT_ERROR)
-        return json.loads(answer.get_body()), code
+        problem = problem_for(error)
+        code = EXIT_SETTINGS if isinstance(error, SettingsError) else _EXIT_BY_STATUS.get(problem.status, EXIT_ERROR)
+        return problem.document(), code
+    finally:
+        await root.aclose()
     return summary.model_dump(), EXIT_PARTIAL if summary.skipped else EXIT_OK
 
 

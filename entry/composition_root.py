@@ -1,0 +1,105 @@
+"""The composition root: settings and clients are built here, and only here.
+
+``function_app.py`` (through ``http_api``), the schedule command and the benchmarks each
+make one :class:`CompositionRoot` and ask it for the :class:`~integration.dependencies.Dependencies`
+of a flow; flows take them as an argument and never read the environment.
+
+Two lifetimes are kept explicit:
+
+- **Settings** are read and validated from the settings mapping (``os.environ`` by
+  default, as app settings reach a Functions app) at every call, so an invalid setting is
+  reported by each request (and by ``/api/health``) instead of once at start-up.
+- **Clients** pool connections, and an ``httpx.AsyncClient`` is bound to the event loop it
+  first ran on. The Functions worker runs every ``async def`` invocation on its one loop, so
+  in Azure there is one Dataverse and one booking client per process; tests and the dev host
+  start new loops, so clients are kept per loop (a loop that ends takes its clients with it)
+  and per the settings that shape them (a changed URL or key gets a fresh client).
+
+Only the standard library is imported at load time: ``function_app.py`` builds the root
+while the host indexes the app, so the flows' modules load on the first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import weakref
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from booking_client import BookingClient
+    from dataverse import DataverseClient
+    from integration.dependencies import Dependencies
+    from integration.settings import Settings
+
+# httpx logs every request URL at INFO; OData filters in those URLs can hold customer emails.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+class CompositionRoot:
+    """Builds the flows' dependencies from a settings mapping.
+
+    ``dataverse_options`` and ``booking_options`` are passed to the clients' constructors
+    (a timeout, a retry policy, a transport): the production defaults are the clients' own,
+    tests pass shorter ones instead of patching.
+    """
+
+    def __init__(
+        self,
+        environ: Mapping[str, str] | None = None,
+        *,
+        dataverse_options: Mapping[str, Any] | None = None,
+        booking_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._environ = environ
+        self._dataverse_options = dict(dataverse_options or {})
+        self._booking_options = dict(booking_options or {})
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def settings(self) -> Settings:
+        """The settings as they are now; :class:`~integration.settings.SettingsError` lists every problem."""
+        from integration.settings import load_settings
+
+        return load_settings(os.environ if self._environ is None else self._environ)
+
+    def dependencies(self) -> Dependencies:
+        """Settings plus the clients for them on the running event loop (call it inside a coroutine)."""
+        from integration.dependencies import Dependencies
+
+        settings = self.settings()
+        return Dependencies(settings, self._dataverse_client(settings), self._booking_client(settings))
+
+    async def aclose(self) -> None:
+        """Close the clients of the running loop (the command does this before it exits)."""
+        clients = self._clients.pop(asyncio.get_running_loop(), {})
+        for client in clients.values():
+            await client.aclose()
+
+    def _on_this_loop(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        clients = self._clients.setdefault(asyncio.get_running_loop(), {})
+        if key not in clients:
+            clients[key] = build()
+        return clients[key]
+
+    def _dataverse_client(self, settings: Settings) -> "DataverseClient":
+        def build() -> "DataverseClient":
+            from dataverse import DataverseClient
+            from dataverse.auth import AzureIdentityAuth
+
+            auth = None if settings.dataverse_auth == "none" else AzureIdentityAuth(settings.dataverse_url)
+            return DataverseClient(settings.dataverse_url, auth=auth, **self._dataverse_options)
+
+        return self._on_this_loop(("dataverse", settings.dataverse_url, settings.dataverse_auth), build)
+
+    def _booking_client(self, settings: Settings) -> "BookingClient":
+        def build() -> "BookingClient":
+            from booking_client import BookingClient
+
+            return BookingClient(settings.booking_api_url, api_key=settings.booking_api_key, **self._booking_options)
+
+        return self._on_this_loop(("booking", settings.booking_api_url, settings.booking_api_key), build)

@@ -1,0 +1,127 @@
+"""Any exception as an RFC 9457 problem document: the one error → answer mapping.
+
+The HTTP layer (``http_api.problems``) turns a :class:`Problem` into a response; the
+schedule command prints the same document and picks its exit code from the status. Error
+types are imported directly: the client packages load their heavy parts lazily, so this
+costs the cold start only the small error modules.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from booking_client import errors as booking
+from dataverse import errors as dataverse
+from integration.errors import IntegrationError, InvalidInput
+from integration.settings import SettingsError
+
+log = logging.getLogger("integration.http")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An answer's status, the problem document's members and, where a retry helps, its delay."""
+
+    status: int
+    title: str
+    detail: str | None = None
+    retry_after: float | None = None
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def retry_after_seconds(self) -> int | None:
+        """``Retry-After`` as whole seconds (``None`` when a retry does not help): see :func:`retry_after_seconds`."""
+        return retry_after_seconds(self.retry_after)
+
+    def document(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": "about:blank", "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        body.update(self.extensions)
+        if self.retry_after_seconds is not None:
+            body["retryAfter"] = self.retry_after_seconds  # browsers hide Retry-After from cross-origin callers
+        return body
+
+
+MAX_RETRY_AFTER = 300
+"""The longest ``Retry-After`` we answer with (5 minutes), whatever an upstream asked of us."""
+
+
+def retry_after_seconds(value: float | None) -> int | None:
+    """Whole seconds in ``[1, MAX_RETRY_AFTER]`` for a ``Retry-After`` answer; ``None`` for no value.
+
+    The value may come from an upstream's header, so infinity and NaN are possible: an
+    unknown wait is answered as the longest one.
+    """
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (OverflowError, TypeError, ValueError):  # an int of hundreds of digits, or not a number at all
+        return MAX_RETRY_AFTER
+    if not math.isfinite(seconds):
+        return MAX_RETRY_AFTER
+    return min(max(1, math.ceil(seconds)), MAX_RETRY_AFTER)
+
+
+INTERNAL_ERROR = Problem(500, "Internal error", "The request could not be completed; it is safe to retry.")
+
+
+def problem_for(exc: BaseException) -> Problem:
+    """Map any exception to its problem; never raises (a failure here is a plain 500).
+
+    An unexpected exception is logged by type and traceback only, never by its message.
+    """
+    try:
+        return _problem_for(exc)
+    except Exception as failure:  # noqa: BLE001 - the answer for an error must never be another error
+        log.error("building the answer for %s failed with %s", type(exc).__name__, type(failure).__name__)
+        return INTERNAL_ERROR
+
+
+def _problem_for(exc: BaseException) -> Problem:
+    if isinstance(exc, InvalidInput):
+        return Problem(exc.status, exc.title, exc.detail, extensions={"errors": [p.as_dict() for p in exc.problems]})
+    if isinstance(exc, IntegrationError):
+        return Problem(exc.status, exc.title, exc.detail, retry_after=exc.retry_after)
+    if isinstance(exc, SettingsError):
+        return Problem(
+            503, "The app is misconfigured", "; ".join(str(p) for p in exc.problems),
+            extensions={"settings": [p.name for p in exc.problems]},
+        )
+    if isinstance(exc, dataverse.DataverseError):
+        return _dataverse_problem(exc)
+    if isinstance(exc, booking.BookingError):
+        return _booking_problem(exc)
+    log.error("unhandled %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
+    return INTERNAL_ERROR
+
+
+def _dataverse_problem(exc: dataverse.DataverseError) -> Problem:
+    # A Dataverse timeout is an outage like any other: the webhook and import routes promise 503 for those.
+    if isinstance(exc, dataverse.Timeout):
+        return Problem(503, "Dataverse unavailable", "Dataverse did not answer in time; retry later.",
+                       retry_after=exc.retry_after or 5)
+    if isinstance(exc, (dataverse.Throttled, dataverse.Unavailable)):
+        return Problem(503, "Dataverse unavailable", "Dataverse is throttling or unavailable; retry later.",
+                       retry_after=exc.retry_after or 5)
+    return Problem(502, "Dataverse rejected the request",
+                   f"Dataverse answered {exc.status} with error code {exc.code or 'n/a'}.")
+
+
+def _booking_problem(exc: booking.BookingError) -> Problem:
+    if isinstance(exc, booking.BookingTimeout):
+        return Problem(504, "Booking system timed out", "The booking system did not answer in time.",
+                       retry_after=exc.retry_after or 5)
+    if isinstance(exc, booking.BookingUnavailable):
+        return Problem(503, "Booking system unavailable", "The booking system is throttling or unavailable; retry later.",
+                       retry_after=exc.retry_after or 5)
+    return Problem(502, "Bad answer from the booking system", str(exc))
+
+
+DEADLINE_PASSED = Problem(503, "Took too long", "The request could not be completed in time; it is safe to retry.",
+                          retry_after=5)
