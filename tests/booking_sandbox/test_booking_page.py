@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import quote
 
 from tests.booking_sandbox.stage import session_body
-from tests.support import loopback
+from tests.support import ROOT, loopback
 from tests.support.processes import free_port
 
 
@@ -140,10 +139,9 @@ def test_reschedule_or_cancel_without_a_booking_is_404(http, open_session):
 
 def test_cli_serves_on_the_given_port():
     port = free_port()
-    root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
         [sys.executable, "-m", "emulators.booking", "--port", str(port), "--api-key", "cli-key"],
-        cwd=root,
+        cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -7,13 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 from tests.devhost.sample_app import write_sample_app
-from tests.support import loopback
+from tests.support import ROOT, loopback
 from tests.support.processes import free_port, wait_until_answering
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_serves_the_app_with_settings_port_and_generated_keys(tmp_path):

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from devhost import DevHost
-from tests.support import loopback
+from tests.support import ROOT, loopback
 
-ROOT = Path(__file__).resolve().parents[2]
 # Health reads settings only; an empty value counts as unset, which masks the caller's environment.
 VALID = {
     "DATAVERSE_URL": "http://127.0.0.1:9", "DATAVERSE_AUTH": "none", "BOOKING_API_URL": "http://127.0.0.1:9/api",

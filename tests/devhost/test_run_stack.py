@@ -8,14 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.support import loopback
+from tests.support import ROOT, loopback
 from tests.support.processes import free_port, wait_until_answering
 
-ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import run_stack  # noqa: E402

@@ -10,10 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import loopback
+from tests.support import ROOT, loopback
 from tests.support.processes import free_port, wait_until_answering
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _start(port: int, *args: str) -> subprocess.Popen[bytes]:

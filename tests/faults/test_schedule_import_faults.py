@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.problems import problem_retry_after
+from tests.support.settings import sample_schedule
 
 pytestmark = pytest.mark.usefixtures("release_hangs")
 
 ROUTE = "/api/schedules/import"
-SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "samples/schedules/week-47.json").read_text())
+SAMPLE = sample_schedule()
 BOOKINGS = "bookableresourcebookings"
 EXPECTED = {  # the committed segments of week-47.json
     ("Alex Smith - Phone - Inbound", "2026-11-16T14:00:00Z", "2026-11-16T16:00:00Z"),

@@ -10,7 +10,6 @@ conform to the spec (documented status, content type, schema and headers).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import schemathesis
@@ -30,8 +29,9 @@ from schemathesis.specs.openapi.checks import (
 from tests.hostile.answers import problem_violations
 from tests.hostile.signing import signed_headers
 from tests.hostile.stage import CURRENT_SECRET
+from tests.support import ROOT
 
-SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
+SPEC = ROOT / "openapi.yaml"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

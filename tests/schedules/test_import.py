@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
-from pathlib import Path
 
 import pytest
 
 from integration.schedules.bookings import BOOKING_SETUP_METADATA_ID
 from samples.schedules import generate
 from tests.schedules.importing import seed_users, writes
+from tests.support.settings import sample_schedule
 
-SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "samples/schedules/week-47.json").read_text())
+SAMPLE = sample_schedule()
 EMAILS = ["a.smith@contoso.com", "s.lee@contoso.com"]
 BOOKINGS = "bookableresourcebookings"
 

@@ -9,7 +9,6 @@ import pty
 import select
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 from entry.schedule_import import (
@@ -22,8 +21,8 @@ from entry.schedule_import import (
     main,
 )
 from tests.schedules.importing import seed_users
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples/schedules/week-47.json"
 
 
