@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import sys
-import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,8 +20,7 @@ from devhost.cors import CorsPolicy
 from devhost.functions import HttpFunction, http_functions, load_http_functions, route_prefix
 from devhost.keys import HostKeys
 from devhost.local_settings import apply_values, load_local_settings
-
-LOOPBACK = "127.0.0.1"
+from tools.loopback_server import LOOPBACK, LoopbackServer
 
 
 def thread_count() -> int | None:
@@ -33,10 +29,16 @@ def thread_count() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-def uvicorn_config(app: HostApp, port: int = 0) -> uvicorn.Config:
-    # access_log off: uvicorn's access line carries the query string, and with it ?code=<key>.
-    return uvicorn.Config(app, host=LOOPBACK, port=port, lifespan="on", access_log=False, log_config=None,
-                          server_header=False)
+# access_log off: uvicorn's access line carries the query string, and with it ?code=<key>.
+# log_config/log_level None: logging stays as the caller configured it.
+UVICORN_OPTIONS = {"lifespan": "on", "access_log": False, "log_config": None, "log_level": None, "server_header": False}
+
+
+def _no_access_log() -> None:
+    """uvicorn writes its access line whenever "uvicorn.access" has a handler; access_log=False
+    removes them, but a log capture (pytest's) adds one back. The devhost logs its own line
+    (devhost.requests) without the query string, so the access logger is switched off outright."""
+    logging.getLogger("uvicorn.access").disabled = True
 
 
 class DevHost:
@@ -65,8 +67,7 @@ class DevHost:
         self._cors = cors
         self._saved_env: dict[str, str | None] = {}
         self._added_path = False
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
         self._app: HostApp | None = None
         self.url = ""
         self.functions: list[HttpFunction] = []
@@ -84,34 +85,23 @@ class DevHost:
             raise
         self._app = HostApp(self.functions, self.keys, cors=self._cors, max_body_bytes=self._max_body_bytes,
                             threads=thread_count())
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Accepted sockets inherit this; without it headers and body go out as two segments and
-        # Nagle holds the body for the client's delayed ACK (about 40 ms a request).
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((LOOPBACK, 0))
-        port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn_config(self._app, port))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name=f"devhost-{port}", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the devhost did not start listening")
-            time.sleep(0.01)
-        self.url = f"http://{LOOPBACK}:{port}"
+        _no_access_log()
+        self._server = LoopbackServer(self._app, name="devhost", **UVICORN_OPTIONS)
+        try:
+            self._server.start(timeout)
+        except BaseException:
+            self._server = None
+            self.stop()
+            raise
+        self.url = self._server.url
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()
         if self._app is not None:
             self._app.close()
-        self._server = self._thread = self._app = None
+        self._server = self._app = None
         self._restore()
 
     def __enter__(self) -> DevHost:
@@ -155,7 +145,8 @@ def serve(app_dir: Path, settings_path: Path, keys: HostKeys, port: int | None) 
         methods = ",".join(sorted(function.methods)) if function.methods else "all methods"
         log.info("  %s: [%s] http://%s:%d/%s (%s)", function.name, methods, LOOPBACK, port,
                  function.route.template, function.auth_level)
-    server = uvicorn.Server(uvicorn_config(app, port))
+    server = uvicorn.Server(uvicorn.Config(app, host=LOOPBACK, port=port, **UVICORN_OPTIONS))
+    _no_access_log()
     server.run()
     app.close()
     return 0 if server.started else 1

@@ -17,9 +17,10 @@ import pytest
 if TYPE_CHECKING:
     from entry.composition_root import CompositionRoot
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.settings import VERSION_COLUMN, settings_for  # noqa: E402
 
 pytest_plugins = ("tests.log_privacy_plugin",)  # fails the run if any log record holds personal data or a secret
 
@@ -29,14 +30,12 @@ pytest_plugins = ("tests.log_privacy_plugin",)  # fails the run if any log recor
 for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
-WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5"  # test-only secret
-
 
 @pytest.fixture(scope="session")
 def dataverse_server() -> Iterator["object"]:
     from emulators.dataverse import DataverseEmulator
 
-    with DataverseEmulator(custom_columns={"appointment": {"new_bookingversion": "string"}}) as emulator:
+    with DataverseEmulator(custom_columns={"appointment": {VERSION_COLUMN: "string"}}) as emulator:
         yield emulator
 
 
@@ -55,14 +54,7 @@ def app_settings(dataverse) -> dict[str, str]:
     composition root (``app_root``), which reads it at every call, so a test may change a
     value; tests through the dev host pass it as the host's settings.
     """
-    return {
-        "DATAVERSE_URL": dataverse.url,
-        "DATAVERSE_AUTH": "none",
-        "BOOKING_API_URL": "http://127.0.0.1:9/unused",
-        "BOOKING_REDIRECT_URL": "https://book.example.com/start?session={sessionId}",
-        "BOOKING_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "BOOKING_SOURCE": "booking",
-    }
+    return settings_for(dataverse.url)
 
 
 @pytest.fixture

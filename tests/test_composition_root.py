@@ -10,7 +10,7 @@ import pytest
 
 from entry.composition_root import CompositionRoot
 from integration.settings import SettingsError
-from tests.test_settings import VALID
+from tests.support.settings import VALID
 
 LOCAL = {**VALID, "DATAVERSE_URL": "http://127.0.0.1:5555", "DATAVERSE_AUTH": "none"}
 

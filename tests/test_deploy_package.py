@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pathspec
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 LOCAL_FILES = [  # what a working copy holds besides the repository's own files
     ".run/keys.json", ".run/dataverse.json", ".run/devhost.log", "local.settings.json", ".env",

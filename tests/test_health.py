@@ -6,7 +6,7 @@ import json
 import azure.functions as func
 
 from entry.composition_root import CompositionRoot
-from tests.app_handlers import app_handler
+from tests.support.handlers import app_handler
 
 SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5"
 

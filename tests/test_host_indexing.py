@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import ROOT
 from tools.host_check.rules import violations
 
 if os.environ.get("CI") in ("true", "1"):
     import azure_functions_runtime.loader  # noqa: F401  on CI a missing worker fails loudly
 else:
     pytest.importorskip("azure_functions_runtime.loader")
-ROOT = Path(__file__).resolve().parent.parent
 
 EXPECTED = {
     # name: (route, methods, authLevel)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
+
 PRODUCT = ("function_app.py", "http_api", "entry", "integration", "dataverse", "booking_client", "http_retry",
            "deferred_exports.py")
 DEV_ONLY = {"emulators", "devhost", "tools", "benchmarks", "tests", "samples"}

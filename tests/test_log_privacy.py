@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -18,16 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import azure.functions as func
-import httpx
 import pytest
 
-from tests.app_handlers import app_handler
-from tests.appointments.delivery import event, request, signed_headers
-from tests.conftest import ROOT, WEBHOOK_SECRET
 from tests.log_privacy_plugin import LeakScanner, secrets_in_sources
+from tests.support import ROOT, loopback
+from tests.support.apphost import serving_app
+from tests.support.booking import clean_sandbox, running_sandbox
+from tests.support.handlers import app_handler, webhook_request
+from tests.support.settings import WEBHOOK_SECRET, sample_schedule, settings_for
+from tests.support.webhooks import event, signed_headers
 
 API_KEY = "privacy-suite-api-key-5d1e"  # test-only
-SAMPLE = json.loads((ROOT / "samples/schedules/week-47.json").read_text())
+SAMPLE = sample_schedule()
 CUSTOMER = {"firstname": "Ana", "lastname": "Diaz", "emailaddress1": "ana@example.com", "telephone1": "+15555550100"}
 
 
@@ -51,20 +54,14 @@ def assert_no_leaks(flow: str, caplog: pytest.LogCaptureFixture, scanner: LeakSc
 
 @pytest.fixture(scope="module")
 def booking_sandbox() -> Iterator[Any]:
-    from emulators.booking import BookingSandbox
-
-    with BookingSandbox(api_key=API_KEY) as sandbox:
+    with running_sandbox(API_KEY) as sandbox:
         yield sandbox
 
 
 @pytest.fixture
 def session_env(app_settings: dict[str, str], booking_sandbox: Any) -> Any:
-    booking_sandbox.reset()
-    app_settings.update({
-        "BOOKING_API_URL": booking_sandbox.api_url,
-        "BOOKING_API_KEY": API_KEY,
-        "BOOKING_REDIRECT_URL": booking_sandbox.redirect_template(),
-    })
+    clean_sandbox(booking_sandbox, api_key=API_KEY)
+    app_settings.update(settings_for(app_settings["DATAVERSE_URL"], booking_sandbox, api_key=API_KEY))
     return booking_sandbox
 
 
@@ -100,7 +97,7 @@ async def test_the_appointment_webhook_logs_no_customer_data(app_settings, app_r
     dataverse.insert("systemusers", {"firstname": "Ada", "lastname": "Advisor", "internalemailaddress": "advisor@bank.example"})
 
     async def deliver(body: Any, headers: dict[str, str] | None = None) -> int:
-        return (await appointment_webhook(request(body, headers))).status_code
+        return (await appointment_webhook(webhook_request(body, headers))).status_code
 
     created = event(customer={"firstName": "Ana", "lastName": "O'Brien", "email": "ana@example.com", "phone": "+15555550100"},
                     staff={"email": "advisor@bank.example"})
@@ -142,14 +139,12 @@ async def test_the_schedule_import_logs_no_agent_data(app_root, dataverse, debug
 
 
 def test_the_devhost_logs_no_function_key(app_settings, debug_logs, scanner) -> None:
-    from devhost import DevHost
-
-    with DevHost(app_dir=ROOT, settings=app_settings) as host:
+    with serving_app(app_settings) as host:
         scanner.add_secrets([host.keys.master_key, *host.keys.host_keys.values()])
         key = host.keys.default_key
-        assert httpx.post(f"{host.url}/api/schedules/import?code={key}", content=b"{").status_code == 400
-        assert httpx.post(f"{host.url}/api/schedules/import?code=wrong-key-0123456789", content=b"{").status_code == 401
-        assert httpx.get(f"{host.url}/api/nowhere?code={key}&email=ana@example.com").status_code == 404
+        assert loopback.post(f"{host.url}/api/schedules/import?code={key}", content=b"{").status_code == 400
+        assert loopback.post(f"{host.url}/api/schedules/import?code=wrong-key-0123456789", content=b"{").status_code == 401
+        assert loopback.get(f"{host.url}/api/nowhere?code={key}&email=ana@example.com").status_code == 404
 
     assert any(r.name == "devhost.requests" for r in debug_logs.records)
     assert_no_leaks("devhost", debug_logs, scanner)
@@ -169,7 +164,9 @@ def test_the_session_plugin_fails_a_run_whose_logs_leak(tmp_path: Path) -> None:
     args = [sys.executable, "-m", "pytest", "-q", "-p", "tests.log_privacy_plugin", "--rootdir", str(tmp_path),
             "-p", "no:cacheprovider", str(tmp_path)]
 
-    leaky = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    # Only the plugin under test: loading every installed pytest plugin would take most of the run.
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    leaky = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
 
     assert leaky.returncode == 1, leaky.stdout[-2000:]
     assert "3 passed" in leaky.stdout  # the tests pass; the logs fail the run

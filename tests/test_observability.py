@@ -17,8 +17,8 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from http_api.problems import answers_problems
 from entry import observability
+from http_api.problems import answers_problems
 
 CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://example.invalid/"
 

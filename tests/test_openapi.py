@@ -11,7 +11,6 @@ the difference is listed below and checked against the code's behaviour.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, get_args
 
 import pytest
@@ -23,8 +22,8 @@ from integration.appointments.events import HANDLED_TYPES, AppointmentData, Appo
 from integration.booking_sessions import BookingSession, BookingSessionRequest
 from integration.schedules import payload
 from integration.schedules.importer import ImportSummary
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 COMPARED = ("type", "enum", "required", "minLength", "maxLength", "pattern", "maxItems", "format")
 SPELLINGS = {"canceled": "cancelled"}
 """Accepted spellings the spec lists in enums and the models map through a BeforeValidator."""

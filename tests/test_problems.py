@@ -8,7 +8,12 @@ import azure.functions as func
 
 from http_api.problems import answers_problems
 from integration.errors import (
-    FieldProblem, InvalidInput, PayloadTooLarge, RecordNotFound, SignatureRejected, UpstreamRejected,
+    FieldProblem,
+    InvalidInput,
+    PayloadTooLarge,
+    RecordNotFound,
+    SignatureRejected,
+    UpstreamRejected,
     UpstreamUnavailable,
 )
 

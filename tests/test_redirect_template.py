@@ -21,7 +21,7 @@ import azure.functions as func
 import pytest
 
 from integration.settings import SettingsError, load_settings
-from tests.test_settings import VALID
+from tests.support.settings import VALID
 
 NODE = shutil.which("node")
 WHATWG = """
@@ -162,7 +162,7 @@ def test_the_misread_templates_really_are_read_differently() -> None:
 @pytest.mark.parametrize("template", [HOSTILE[0], HOSTILE[4]])
 def test_health_answers_503_naming_the_setting(template: str) -> None:
     from entry.composition_root import CompositionRoot
-    from tests.app_handlers import app_handler
+    from tests.support.handlers import app_handler
 
     health = app_handler(CompositionRoot({**VALID, "BOOKING_REDIRECT_URL": template}), "health")
     response = asyncio.run(health(func.HttpRequest("GET", "/api/health", body=b"")))

@@ -3,14 +3,8 @@
 import pytest
 
 from integration.settings import SettingsError, load_settings
-
-SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5"
-VALID = {
-    "DATAVERSE_URL": "https://contoso.crm.dynamics.com",
-    "BOOKING_API_URL": "https://api.book.example.com/v1",
-    "BOOKING_REDIRECT_URL": "https://book.example.com/start?session={sessionId}",
-    "BOOKING_WEBHOOK_SECRET": SECRET,
-}
+from tests.support.settings import VALID
+from tests.support.settings import WEBHOOK_SECRET as SECRET
 
 
 def problems_of(env: dict[str, str]) -> dict[str, str]:

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from tools.loopback_server import LoopbackServer
+
 from .api import SessionsApi
 from .app import build_app
 from .bookings import Bookings
 from .delivery import WebhookSender
-from .server import ThreadedServer
 from .slots import SlotPlan
 from .state import State
 
@@ -55,14 +56,14 @@ class BookingSandbox:
         )
         self.bookings = Bookings(self.state, self._sender, self.slots, staff_email)
         self.api = SessionsApi(self.state, api_key=api_key, session_ttl=session_ttl, hang_seconds=hang_seconds)
-        self._server = ThreadedServer(build_app(self), port)
+        self._server = LoopbackServer(build_app(self), port=port, name="booking-sandbox", timeout_graceful_shutdown=2)
         self.url = ""
 
     def start(self) -> "BookingSandbox":
         self.api.stopping = False
         self._sender.start()
         self._server.start()
-        self.url = f"http://127.0.0.1:{self._server.port}"
+        self.url = self._server.url
         return self
 
     def stop(self) -> None:

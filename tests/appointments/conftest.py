@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-import azure.functions as func
 import pytest
 
-from tests.app_handlers import Handler, app_handler
-from tests.appointments.delivery import request
-
-VERSION_COLUMN = "new_bookingversion"
-STAFF_EMAIL = "advisor@bank.example"
-
-
-@dataclass
-class Answer:
-    status: int
-    body: Any
-    headers: dict[str, str]
-    mimetype: str
-
-
-Deliver = Callable[..., Awaitable[Answer]]
-
-
-async def call_handler(handler: Handler, req: func.HttpRequest) -> Answer:
-    response = await handler(req)
-    raw = response.get_body()
-    return Answer(response.status_code, json.loads(raw) if raw else None, dict(response.headers), response.mimetype)
+from tests.support.handlers import Answer, Deliver, Handler, app_handler, call_handler, webhook_request
+from tests.support.settings import VERSION_COLUMN
+from tests.support.webhooks import STAFF_EMAIL
 
 
 @pytest.fixture
@@ -45,7 +22,7 @@ def deliver(webhook_handler: Handler) -> Deliver:
     """Send a body (an event dict or raw bytes), signed unless ``headers`` are given."""
 
     async def send(body: bytes | dict[str, Any], headers: dict[str, str] | None = None) -> Answer:
-        return await call_handler(webhook_handler, request(body, headers))
+        return await call_handler(webhook_handler, webhook_request(body, headers))
 
     return send
 

@@ -18,7 +18,7 @@ from integration.appointments.appointment_record import (
 )
 from integration.appointments.events import AppointmentData, parse_event
 from integration.appointments.keys import appointment_row_id, lead_row_id
-from tests.appointments.delivery import event
+from tests.support.webhooks import event
 
 LEAD = CustomerRef("lead", "6f1c2b8e-0000-4000-8000-000000000001")
 USER = "7a1c2b8e-0000-4000-8000-000000000002"

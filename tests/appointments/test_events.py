@@ -10,7 +10,7 @@ import pytest
 
 from integration.appointments.events import parse_event
 from integration.errors import InvalidInput
-from tests.appointments.delivery import event
+from tests.support.webhooks import event
 
 
 def problems(document: Any) -> dict[str, str]:

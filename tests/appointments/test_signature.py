@@ -9,8 +9,8 @@ from standardwebhooks import Webhook
 
 from integration.appointments.signature import MAX_BODY_BYTES, check_size, verify_delivery
 from integration.errors import PayloadTooLarge, SignatureRejected
-from tests.appointments.delivery import signed_headers
-from tests.conftest import WEBHOOK_SECRET
+from tests.support.settings import WEBHOOK_SECRET
+from tests.support.webhooks import signed_headers
 
 BODY = b'{"type":"appointment.created","data":{}}'
 OTHER_SECRET = "whsec_b3RoZXItc2VjcmV0LWZvci1yb3RhdGlvbi0wMQ=="

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from integration.appointments.signature import MAX_BODY_BYTES
-from tests.appointments.conftest import Deliver
-from tests.appointments.delivery import event, signed_headers
-from tests.conftest import WEBHOOK_SECRET
+from tests.support.handlers import Deliver
+from tests.support.settings import WEBHOOK_SECRET
+from tests.support.webhooks import event, signed_headers
 
 OTHER_SECRET = "whsec_b3RoZXItc2VjcmV0LWZvci1yb3RhdGlvbi0wMQ=="
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from dataverse import DataverseClient
 from integration.appointments.keys import appointment_row_id, lead_row_id
-from tests.appointments.conftest import STAFF_EMAIL, Deliver
-from tests.appointments.delivery import event
+from tests.support.handlers import Deliver
+from tests.support.webhooks import STAFF_EMAIL, event
 
 
 def only_appointment(dataverse: Any) -> dict[str, Any]:

@@ -5,29 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from devhost import DevHost
-from emulators.booking import BookingSandbox
-from tests.appointments.conftest import STAFF_EMAIL
-from tests.conftest import ROOT
+from tests.support import loopback
+from tests.support.apphost import serving_app
+from tests.support.booking import running_sandbox
+from tests.support.webhooks import STAFF_EMAIL
 
 
 @pytest.fixture
-def sandbox(app_settings: dict[str, str]) -> Iterator[BookingSandbox]:
+def sandbox(app_settings: dict[str, str]) -> Iterator[Any]:
     """The sandbox delivers to the app served by the devhost, as it would to the Functions host."""
-    with BookingSandbox(retry_delays=(0.2,)) as booking:
+    with running_sandbox(retry_delays=(0.05,)) as booking:
         settings = {**app_settings, "BOOKING_WEBHOOK_SECRET": booking.webhook_secret}
-        with DevHost(ROOT, settings=settings) as host:
+        with serving_app(settings) as host:
             booking.webhook_url = f"{host.url}/api/webhooks/appointments"
             yield booking
 
 
-def test_sandbox_booking_reaches_dataverse(sandbox: BookingSandbox, dataverse: Any) -> None:
+def test_sandbox_booking_reaches_dataverse(sandbox: Any, dataverse: Any) -> None:
     lead_id = dataverse.insert("leads", {"lastname": "Diaz", "emailaddress1": "ana@example.com", "subject": "Ribbon"})
     user_id = dataverse.insert("systemusers", {"lastname": "Advisor", "internalemailaddress": STAFF_EMAIL})
-    session = httpx.post(
+    session = loopback.post(
         f"{sandbox.api_url}/sessions",
         json={
             "appointmentId": None,

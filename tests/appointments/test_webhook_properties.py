@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integration.appointments.keys import appointment_row_id
-from tests.appointments.conftest import VERSION_COLUMN, call_handler
-from tests.appointments.delivery import event, request
+from tests.support.handlers import call_handler, webhook_request
+from tests.support.settings import VERSION_COLUMN
+from tests.support.webhooks import event
 
 BASE = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 EXPECTED_STATE = {"scheduled": 0, "cancelled": 2, "canceled": 2, "completed": 1}
@@ -74,7 +75,7 @@ def test_dataverse_ends_in_the_newest_state(
 
     async def deliver_all() -> None:
         for group in groups:
-            answers = await asyncio.gather(*(call_handler(webhook_handler, request(events[i])) for i in group))
+            answers = await asyncio.gather(*(call_handler(webhook_handler, webhook_request(events[i])) for i in group))
             assert all(a.status == 200 for a in answers), [a.body for a in answers]
 
     runner.run(deliver_all())

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from integration.appointments.keys import appointment_row_id
-from tests.appointments.conftest import VERSION_COLUMN, Deliver
-from tests.appointments.delivery import event, signed_headers
+from tests.support.handlers import Deliver
+from tests.support.settings import VERSION_COLUMN
+from tests.support.webhooks import event, signed_headers
 
 ROW = appointment_row_id("booking", "apt_8412")
 

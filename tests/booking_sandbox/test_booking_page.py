@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import quote
 
-import httpx
-
-from .conftest import session_body
+from tests.booking_sandbox.stage import session_body
+from tests.support import ROOT, loopback
+from tests.support.processes import free_port
 
 
 def slots(html: str) -> list[str]:
@@ -140,20 +138,17 @@ def test_reschedule_or_cancel_without_a_booking_is_404(http, open_session):
 
 
 def test_cli_serves_on_the_given_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    root = Path(__file__).resolve().parents[2]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "emulators.booking", "--port", str(port), "--api-key", "cli-key"],
-        cwd=root,
+        cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert process.stdout is not None
         assert f"http://127.0.0.1:{port}" in process.stdout.readline()
-        answer = httpx.post(
+        answer = loopback.post(
             f"http://127.0.0.1:{port}/api/sessions",
             json=session_body(),
             headers={"Authorization": "Bearer cli-key", "Idempotency-Key": "cli"},

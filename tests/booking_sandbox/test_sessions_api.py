@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from .conftest import API_KEY, LEAD_ID, session_body
+from tests.booking_sandbox.stage import API_KEY, LEAD_ID, session_body
+from tests.support import loopback
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -147,7 +148,7 @@ def test_failure_modes_answer_then_recover(http, sandbox, mode, status, content_
 
 def test_hang_outlasts_the_client_timeout_and_ends_on_reset(sandbox):
     sandbox.fail_next(1, "hang")
-    with httpx.Client(base_url=sandbox.url, timeout=0.3) as client:
+    with loopback.client(base_url=sandbox.url, timeout=0.3) as client:
         with pytest.raises(httpx.ReadTimeout):
             post(client, session_body())
         sandbox.reset()

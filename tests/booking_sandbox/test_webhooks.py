@@ -6,13 +6,12 @@ import json
 import socket
 from datetime import datetime, timedelta, timezone
 
-import httpx
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from emulators.booking import BookingSandbox
-
-from .conftest import LEAD_ID, SECRET, Receiver
+from tests.booking_sandbox.stage import LEAD_ID, SECRET, Receiver
+from tests.support import loopback
 
 REQUIRED = {"appointmentId", "status", "updatedAt", "start", "end"}
 
@@ -156,7 +155,7 @@ def test_no_webhook_url_records_events_without_delivering(sandbox, receiver, ope
 def test_time_zone_of_the_slots_shows_as_offset(receiver):
     zone = timezone(timedelta(hours=-5))
     with BookingSandbox(webhook_url=receiver.url, webhook_secret=SECRET, zone=zone) as sandbox:
-        answer = httpx.post(
+        answer = loopback.post(
             sandbox.api_url + "/sessions",
             json={"customer": {"email": "x@example.com"}, "crmReference": {"entity": "contact", "id": LEAD_ID}},
             headers={"Idempotency-Key": "tz"},

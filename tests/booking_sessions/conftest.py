@@ -7,31 +7,24 @@ from typing import Any
 
 import pytest
 
-from tests.booking_sessions.app_calls import BOOKING_API_KEY
+from tests.support.booking import SANDBOX_API_KEY, clean_sandbox, running_sandbox
+from tests.support.settings import settings_for
 
 
 @pytest.fixture(scope="session")
 def booking_server() -> Iterator[Any]:
-    from emulators.booking import BookingSandbox
-
-    with BookingSandbox(api_key=BOOKING_API_KEY) as sandbox:
+    with running_sandbox(SANDBOX_API_KEY) as sandbox:
         yield sandbox
 
 
 @pytest.fixture
 def sandbox(booking_server: Any) -> Any:
     """A clean booking sandbox for this test."""
-    booking_server.reset()
-    booking_server.api_key = BOOKING_API_KEY
-    return booking_server
+    return clean_sandbox(booking_server, api_key=SANDBOX_API_KEY)
 
 
 @pytest.fixture
 def booking_env(app_settings: dict[str, str], sandbox: Any) -> dict[str, str]:
     """App settings pointing at both emulators (``app_root`` serves them)."""
-    app_settings.update({
-        "BOOKING_API_URL": sandbox.api_url,
-        "BOOKING_API_KEY": BOOKING_API_KEY,
-        "BOOKING_REDIRECT_URL": sandbox.redirect_template(),
-    })
+    app_settings.update(settings_for(app_settings["DATAVERSE_URL"], sandbox, api_key=SANDBOX_API_KEY))
     return app_settings

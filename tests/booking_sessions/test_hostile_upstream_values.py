@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.booking_sessions.app_calls import answer, post_session, session_requests
+from tests.support.booking import session_requests
+from tests.support.handlers import answer, post_session
 
 ANA = {"firstname": "Ana", "lastname": "Diaz", "emailaddress1": "ana.diaz@example.com"}
 

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from tests.booking_sessions.app_calls import BOOKING_API_KEY, answer, get_redirect, post_session, session_requests
+from tests.support.booking import SANDBOX_API_KEY, session_requests
+from tests.support.handlers import answer, get_redirect, post_session
 
 ANA = {"firstname": "Ana", "lastname": "Diaz", "emailaddress1": "ana.diaz@example.com", "telephone1": "+15555550100"}
 
@@ -37,7 +38,7 @@ async def test_lead_gets_a_session_with_its_dataverse_details(app_root, booking_
         "customer": {"firstName": "Ana", "lastName": "Diaz", "email": "ana.diaz@example.com", "phone": "+15555550100"},
         "crmReference": {"entity": "lead", "id": lead_id},
     }
-    assert sent["headers"]["authorization"] == f"Bearer {BOOKING_API_KEY}"
+    assert sent["headers"]["authorization"] == f"Bearer {SANDBOX_API_KEY}"
     assert sent["headers"]["idempotency-key"]
 
 
@@ -85,7 +86,7 @@ async def test_a_transient_booking_failure_is_retried_with_the_same_key_and_logg
     assert len(attempts) == 2
     assert attempts[0]["headers"]["idempotency-key"] == attempts[1]["headers"]["idempotency-key"]
     assert "retrying" in caplog.text
-    for private in (*ANA.values(), BOOKING_API_KEY, answer(response)["sessionId"]):
+    for private in (*ANA.values(), SANDBOX_API_KEY, answer(response)["sessionId"]):
         assert private not in caplog.text
 
 

@@ -98,7 +98,7 @@ def _screenshots(request: pytest.FixtureRequest, browser: Any, page: Any, folder
                 saved.append(folder / f"{stem}-timeline-{n}.png")
             finally:
                 shot.close()
-    except Exception as exc:  # a broken browser must not hide the test's own failure
+    except Exception as exc:  # noqa: BLE001 - a broken browser must not hide the test's own failure
         saved.append(f"(screenshot failed: {type(exc).__name__})")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:

@@ -7,16 +7,17 @@ with settings pointing at both.
 
 from __future__ import annotations
 
-import base64
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parents[2]
-VERSION_COLUMN = "new_bookingversion"
+from tests.support.apphost import start_host, stop_host
+from tests.support.booking import start_sandbox
+from tests.support.settings import VERSION_COLUMN, settings_for
+from tests.support.webhooks import new_secret
+
 # Slots offered at -05:00, so the timeline (UTC) proves the app converted the times.
 BOOKING_ZONE = timezone(timedelta(hours=-5))
 
@@ -44,36 +45,25 @@ class DemoStack:
         self.booking.reset()
 
     def stop(self) -> None:
-        self.app.stop()
+        stop_host(self.app)
         self.booking.stop()
         self.dataverse.stop()
 
 
 def start_stack() -> DemoStack:
-    from devhost import DevHost
-    from emulators.booking import BookingSandbox
     from emulators.dataverse import DataverseEmulator
 
     api_key = secrets.token_urlsafe(16)
-    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    secret = new_secret()
     dataverse = DataverseEmulator(custom_columns={"appointment": {VERSION_COLUMN: "string"}}, seed_demo=True).start()
-    booking = BookingSandbox(api_key=api_key, webhook_secret=secret, zone=BOOKING_ZONE,
-                             retry_delays=(0.05, 0.1), max_retry_after=0.2).start()
-    settings = {
-        "DATAVERSE_URL": dataverse.url,
-        "DATAVERSE_AUTH": "none",
-        "BOOKING_API_URL": booking.api_url,
-        "BOOKING_API_KEY": api_key,
-        "BOOKING_REDIRECT_URL": booking.redirect_template(),
-        "BOOKING_WEBHOOK_SECRET": secret,
-        "BOOKING_SOURCE": "booking",
-        "APPOINTMENT_VERSION_COLUMN": VERSION_COLUMN,
-    }
+    sandbox = start_sandbox(api_key, secret, zone=BOOKING_ZONE, retry_delays=(0.05, 0.1), max_retry_after=0.2)
+    settings = settings_for(dataverse.url, sandbox, api_key=api_key, webhook_secret=secret,
+                            version_column=VERSION_COLUMN)
     try:
-        app = DevHost(app_dir=ROOT, settings=settings).start()
+        app = start_host(settings)
     except BaseException:
-        booking.stop()
+        sandbox.stop()
         dataverse.stop()
         raise
-    booking.webhook_url = f"{app.url}/api/webhooks/appointments"
-    return DemoStack(dataverse, booking, app)
+    sandbox.webhook_url = f"{app.url}/api/webhooks/appointments"
+    return DemoStack(dataverse, sandbox, app)

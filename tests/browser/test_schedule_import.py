@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.browser.stack import ROOT, DemoStack
+from tests.browser.stack import DemoStack
+from tests.support import ROOT, loopback
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,7 @@ def _expected(schedule: dict[str, Any], user_emails: set[str]) -> tuple[set[tupl
 
 
 def _import(stack: DemoStack, body: bytes) -> dict[str, Any]:
-    response = httpx.post(
+    response = loopback.post(
         f"{stack.app.url}/api/schedules/import",
         content=body,
         headers={"x-functions-key": stack.function_key, "content-type": "application/json"},

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
+from tests.support import loopback
 
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
@@ -24,7 +24,7 @@ def text(value: str) -> str:
 class DataverseAdmin:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=f"{self.base_url}/api/data/v9.2/", timeout=10,
+        self.http = loopback.client(base_url=f"{self.base_url}/api/data/v9.2/", timeout=10,
                                  headers={"Accept": "application/json", "OData-Version": "4.0"})
 
     def close(self) -> None:
@@ -58,10 +58,10 @@ class DataverseAdmin:
 
     # The emulator's request log, through its HTTP control surface.
     def clear_log(self) -> None:
-        httpx.delete(f"{self.base_url}/_emulator/requests").raise_for_status()
+        loopback.delete(f"{self.base_url}/_emulator/requests").raise_for_status()
 
     def logged(self) -> list[dict[str, Any]]:
-        answer = httpx.get(f"{self.base_url}/_emulator/requests")
+        answer = loopback.get(f"{self.base_url}/_emulator/requests")
         answer.raise_for_status()
         body = answer.json()
         return body["requests"] if isinstance(body, dict) else body

@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.contract.answers import problem
-from tests.contract.conftest import base_settings, start_host, stop_host
+from tests.contract.stage import base_settings
+from tests.support import loopback
+from tests.support.apphost import start_host, stop_host
+from tests.support.problems import problem
 
 
 class ScriptedBookingApi:
@@ -60,7 +62,7 @@ def ask(scripted, dv, answer: tuple[int, dict[str, str], bytes]) -> httpx.Respon
     api, host = scripted
     api.answer = answer
     lead = dv.create("leads", {"lastname": "Diaz", "subject": "x"})
-    return httpx.post(host.url + "/api/booking-sessions", headers={"x-functions-key": host.keys.default_key},
+    return loopback.post(host.url + "/api/booking-sessions", headers={"x-functions-key": host.keys.default_key},
                       json={"regarding": {"entity": "lead", "id": lead}}, timeout=30)
 
 

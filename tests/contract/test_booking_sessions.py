@@ -6,12 +6,13 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import httpx
 import pytest
 
-from tests.contract.answers import problem, unavailable
-from tests.contract.conftest import API_KEY, base_settings, start_host, stop_host
 from tests.contract.dataverse_admin import DataverseAdmin
+from tests.contract.stage import API_KEY, base_settings
+from tests.support import loopback
+from tests.support.apphost import start_host, stop_host
+from tests.support.problems import problem, unavailable
 
 ROUTE = "/api/booking-sessions"
 REDIRECT = "/api/booking-sessions/redirect"
@@ -122,7 +123,7 @@ def path_template_app(dataverse_server, booking_system):
 def test_session_id_in_a_path_template_cannot_leave_its_segment(path_template_app, dv, booking) -> None:
     lead = seed(dv, "lead")
     booking.next_session_ids = ["../../../evil"]
-    answer = httpx.post(path_template_app.url + ROUTE, headers={"x-functions-key": path_template_app.keys.default_key},
+    answer = loopback.post(path_template_app.url + ROUTE, headers={"x-functions-key": path_template_app.keys.default_key},
                         json={"regarding": {"entity": "lead", "id": lead}})
     assert answer.status_code == 201, answer.text
     redirect = urlsplit(answer.json()["redirectUrl"])
@@ -182,7 +183,7 @@ def test_booking_api_unreachable_is_503_or_504_with_retry_after(dataverse_server
     settings = {**base_settings(dataverse_server.url, booking_system), "BOOKING_API_URL": "http://127.0.0.1:9/api"}
     host = start_host(settings)
     try:
-        answer = httpx.post(host.url + ROUTE, headers={"x-functions-key": host.keys.default_key},
+        answer = loopback.post(host.url + ROUTE, headers={"x-functions-key": host.keys.default_key},
                             json={"regarding": {"entity": "lead", "id": lead}}, timeout=60)
     finally:
         stop_host(host)

@@ -7,12 +7,13 @@ import copy
 import os
 import uuid
 
-import httpx
 import pytest
 
-from tests.contract.answers import problem, unavailable
-from tests.contract.sender import event
-from tests.contract.test_schedule_import import ROUTE as IMPORT, bookings, run, sample
+from tests.contract.test_schedule_import import ROUTE as IMPORT
+from tests.contract.test_schedule_import import bookings, run, sample
+from tests.support import loopback
+from tests.support.problems import problem, unavailable
+from tests.support.webhooks import booking_event
 
 
 def apply(sender, payload):
@@ -25,20 +26,20 @@ def apply(sender, payload):
 
 def test_crm_reference_alone_is_enough(sender, dv) -> None:
     lead = dv.create("leads", {"lastname": "Diaz", "subject": "x"})
-    body = apply(sender, event(crmReference={"entity": "lead", "id": lead}, customer=None, staff=None))
+    body = apply(sender, booking_event(crmReference={"entity": "lead", "id": lead}, customer=None, staff=None))
     assert body["result"] == "created" and body["regarding"] == {"entity": "lead", "id": lead}
 
 
 def test_crm_reference_is_used_even_when_that_lead_is_closed(sender, dv) -> None:
     lead = dv.create("leads", {"lastname": "Diaz", "subject": "x", "emailaddress1": "ana@example.com"})
     dv.update("leads", lead, {"statecode": 1, "statuscode": 3})
-    body = apply(sender, event(crmReference={"entity": "lead", "id": lead}))
+    body = apply(sender, booking_event(crmReference={"entity": "lead", "id": lead}))
     assert body["regarding"] == {"entity": "lead", "id": lead}
     assert len(dv.rows("leads")) == 1
 
 
 def test_only_required_fields_still_give_a_titled_appointment(sender, dv) -> None:
-    payload = event(subject=None, location=None, notes=None, staff=None, sessionId=None,
+    payload = booking_event(subject=None, location=None, notes=None, staff=None, sessionId=None,
                     customer={"email": "bare@example.com"}, appointmentId="apt_bare")
     body = apply(sender, payload)
     row = dv.get("appointments", body["appointment"])
@@ -48,7 +49,7 @@ def test_only_required_fields_still_give_a_titled_appointment(sender, dv) -> Non
 
 
 def test_values_longer_than_dataverse_columns_are_still_applied(sender, dv) -> None:
-    payload = event(appointmentId="apt_long", subject="S" * 400, location="L" * 400, notes="N" * 5000,
+    payload = booking_event(appointmentId="apt_long", subject="S" * 400, location="L" * 400, notes="N" * 5000,
                     customer={"firstName": "F" * 120, "lastName": "D" * 120, "email": "long@example.com",
                               "phone": "+1" + "5" * 80})
     body = apply(sender, payload)
@@ -57,7 +58,7 @@ def test_values_longer_than_dataverse_columns_are_still_applied(sender, dv) -> N
 
 
 def test_function_key_is_not_needed_and_a_wrong_one_does_not_matter(sender, dv) -> None:
-    body = event()
+    body = booking_event()
     raw = __import__("json").dumps(body).encode()
     answer = sender.send_raw(raw, {**sender.headers(raw), "x-functions-key": "wrong"})
     assert answer.status_code == 200, answer.text
@@ -65,7 +66,7 @@ def test_function_key_is_not_needed_and_a_wrong_one_does_not_matter(sender, dv) 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/json; charset=utf-8", None])
 def test_content_type_does_not_change_a_signed_json_body(sender, dv, content_type) -> None:
-    raw = __import__("json").dumps(event()).encode()
+    raw = __import__("json").dumps(booking_event()).encode()
     headers = sender.headers(raw)
     if content_type is None:
         del headers["content-type"]
@@ -95,7 +96,7 @@ def test_empty_session_id_from_the_booking_api_is_502(client, key, dv, booking, 
 
 def test_health_reports_settings_not_dataverse_reachability(app, dataverse) -> None:
     dataverse.faults.fail(10, status=503, retry_after=0)
-    answer = httpx.get(app.url + "/api/health")
+    answer = loopback.get(app.url + "/api/health")
     dataverse.faults.clear()
     assert answer.status_code == 200 and answer.json() == {"status": "ok"}
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.contract.answers import problem, unavailable
 from tests.contract.dataverse_admin import DataverseAdmin, text
+from tests.support.problems import problem, unavailable
 
 ROUTE = "/api/schedules/import"
 SETUP = "4beb9fdb-48e9-453f-b008-5862ff902c5d"

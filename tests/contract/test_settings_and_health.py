@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.contract.answers import problem
-from tests.contract.conftest import API_KEY, WEBHOOK_SECRET, base_settings, start_host, stop_host
+from tests.contract.stage import API_KEY, WEBHOOK_SECRET, base_settings
+from tests.support import loopback
+from tests.support.apphost import start_host, stop_host
+from tests.support.problems import problem
 
 REQUIRED = ("DATAVERSE_URL", "BOOKING_API_URL", "BOOKING_REDIRECT_URL", "BOOKING_WEBHOOK_SECRET")
 LEAD_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -22,7 +24,7 @@ LEAD_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 def host_with(settings: dict[str, str]) -> Iterator[tuple[Any, httpx.Client]]:
     host = start_host(settings)
     try:
-        with httpx.Client(base_url=host.url, timeout=30) as http:
+        with loopback.client(base_url=host.url, timeout=30) as http:
             yield host, http
     finally:
         stop_host(host)
@@ -51,7 +53,7 @@ def assert_names(answer: httpx.Response, names: tuple[str, ...], secrets: tuple[
 
 
 def test_health_is_ok_with_valid_settings_and_anonymous(app: Any) -> None:
-    answer = httpx.get(app.url + "/api/health")
+    answer = loopback.get(app.url + "/api/health")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/json")
     assert answer.json() == {"status": "ok"}
@@ -136,7 +138,7 @@ def test_defaults_azure_auth_and_optional_settings_absent(good: dict[str, str]) 
 
 
 def test_several_webhook_secrets_separated_by_spaces_are_valid(good: dict[str, str]) -> None:
-    from tests.contract.sender import new_secret
+    from tests.support.webhooks import new_secret
 
     with host_with({**good, "BOOKING_WEBHOOK_SECRET": f"{new_secret()} {WEBHOOK_SECRET}"}) as (_, http):
         assert http.get("/api/health").json() == {"status": "ok"}

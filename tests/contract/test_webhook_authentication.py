@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.contract.answers import problem
-from tests.contract.conftest import WEBHOOK_SECRET, base_settings, start_host, stop_host
-from tests.contract.sender import Sender, event, new_secret
+from tests.contract.stage import WEBHOOK_SECRET, base_settings
+from tests.support.apphost import start_host, stop_host
+from tests.support.problems import problem
+from tests.support.webhooks import Sender, booking_event, new_secret
 
 LEAD_REF = {"entity": "lead", "id": "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}
 
@@ -36,63 +37,63 @@ def quiet(dv):
 
 
 def test_valid_signature_without_function_key_is_accepted(sender, dv) -> None:
-    answer = sender.send(event())
+    answer = sender.send(booking_event())
     assert answer.status_code == 200, answer.text
     assert answer.json()["result"] == "created"
 
 
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
 def test_missing_header_is_401(sender, quiet, missing) -> None:
-    body = body_of(event())
+    body = body_of(booking_event())
     headers = sender.headers(body)
     del headers[missing]
     refused(sender.send_raw(body, headers), quiet)
 
 
 def test_no_signature_headers_at_all_is_401(sender, quiet) -> None:
-    refused(sender.send_raw(body_of(event()), {"content-type": "application/json"}), quiet)
+    refused(sender.send_raw(body_of(booking_event()), {"content-type": "application/json"}), quiet)
 
 
 def test_signed_with_another_secret_is_401(app, quiet) -> None:
     stranger = Sender(app.url, new_secret())
     try:
-        refused(stranger.send(event()), quiet)
+        refused(stranger.send(booking_event()), quiet)
     finally:
         stranger.close()
 
 
 def test_body_changed_after_signing_is_401(sender, quiet) -> None:
-    body = body_of(event())
+    body = body_of(booking_event())
     headers = sender.headers(body)
     refused(sender.send_raw(body.replace(b"Downtown", b"Uptown"), headers), quiet)
 
 
 def test_reserialised_body_is_not_what_was_signed(sender, quiet) -> None:
-    payload = event()
+    payload = booking_event()
     signed = json.dumps(payload, indent=2).encode()
     headers = sender.headers(signed)
     refused(sender.send_raw(json.dumps(payload).encode(), headers), quiet)
 
 
 def test_webhook_id_changed_after_signing_is_401(sender, quiet) -> None:
-    body = body_of(event())
+    body = body_of(booking_event())
     headers = sender.headers(body, msg_id="msg_original")
     refused(sender.send_raw(body, {**headers, "webhook-id": "msg_other"}), quiet)
 
 
 @pytest.mark.parametrize("minutes", [-6, 6, -60 * 24])
 def test_timestamp_outside_five_minutes_is_401(sender, quiet, minutes) -> None:
-    refused(sender.send(event(), skew=timedelta(minutes=minutes)), quiet)
+    refused(sender.send(booking_event(), skew=timedelta(minutes=minutes)), quiet)
 
 
 @pytest.mark.parametrize("minutes", [-4, 4])
 def test_timestamp_inside_five_minutes_is_accepted(sender, dv, minutes) -> None:
-    assert sender.send(event(), skew=timedelta(minutes=minutes)).status_code == 200
+    assert sender.send(booking_event(), skew=timedelta(minutes=minutes)).status_code == 200
 
 
 @pytest.mark.parametrize("value", ["abc", "", "1.5e9", "-1", "99999999999999999999"])
 def test_malformed_timestamp_is_401(sender, quiet, value) -> None:
-    body = body_of(event())
+    body = body_of(booking_event())
     headers = sender.headers(body)
     refused(sender.send_raw(body, {**headers, "webhook-timestamp": value}), quiet)
 
@@ -103,14 +104,14 @@ MALFORMED_SIGNATURES = ["", "garbage", "v1,", "v1,!!!not-base64!!!", "v1", ",", 
 
 @pytest.mark.parametrize("template", MALFORMED_SIGNATURES, ids=range(len(MALFORMED_SIGNATURES)))
 def test_malformed_or_unknown_version_signature_is_401(sender, quiet, template) -> None:
-    body = body_of(event())
+    body = body_of(booking_event())
     headers = sender.headers(body)
     good = headers["webhook-signature"].split(",", 1)[1]
     refused(sender.send_raw(body, {**headers, "webhook-signature": template.replace("{good}", good)}), quiet)
 
 
 def test_one_valid_entry_among_several_is_accepted(sender, dv) -> None:
-    body = body_of(event())
+    body = body_of(booking_event())
     headers = sender.headers(body)
     other = "v1," + base64.b64encode(b"x" * 32).decode()
     answer = sender.send_raw(body, {**headers, "webhook-signature": f"v1a,abc {other} {headers['webhook-signature']}"})
@@ -123,10 +124,10 @@ def test_secret_rotation_accepts_old_and_new_secret(dataverse_server, booking_sy
                        "BOOKING_WEBHOOK_SECRET": f"{WEBHOOK_SECRET} {new}"})
     senders = [Sender(host.url, WEBHOOK_SECRET), Sender(host.url, new), Sender(host.url, new_secret())]
     try:
-        assert senders[0].send(event()).status_code == 200
-        assert senders[1].send(event()).status_code == 200
+        assert senders[0].send(booking_event()).status_code == 200
+        assert senders[1].send(booking_event()).status_code == 200
         dv.clear_log()
-        refused(senders[2].send(event()), dv)
+        refused(senders[2].send(booking_event()), dv)
     finally:
         for s in senders:
             s.close()
@@ -143,7 +144,7 @@ def test_unsigned_oversized_body_is_refused_without_touching_dataverse(sender, q
 # 400: signed, but not an event the app can apply
 
 def _without(field: str) -> dict[str, Any]:
-    payload = event(crmReference=LEAD_REF)
+    payload = booking_event(crmReference=LEAD_REF)
     del payload["data"][field]
     return payload
 
@@ -155,19 +156,19 @@ BAD_EVENTS = {
     "no data": json.dumps({"type": "appointment.created", "timestamp": "2026-01-15T14:03:22Z"}).encode(),
     "data not object": json.dumps({"type": "appointment.created", "data": [1]}).encode(),
     **{f"no {f}": body_of(_without(f)) for f in ("appointmentId", "status", "updatedAt", "start", "end")},
-    "empty appointmentId": body_of(event(appointmentId="")),
-    "unknown status": body_of(event(status="pending")),
-    "end before start": body_of(event(end="2026-01-20T14:30:00-05:00")),
-    "end equals start": body_of(event(end="2026-01-20T15:00:00-05:00")),
-    "start without offset": body_of(event(start="2026-01-20T15:00:00", end="2026-01-20T15:30:00")),
-    "updatedAt without offset": body_of(event(updatedAt="2026-01-15T14:03:20")),
-    "start not a time": body_of(event(start="next tuesday")),
-    "start a number": body_of(event(start=1768939200)),
-    "no email no crmReference": body_of(event(customer={"firstName": "Ana", "lastName": "Diaz"})),
-    "no customer no crmReference": body_of(event(customer=None)),
-    "crmReference bad id": body_of(event(crmReference={"entity": "lead", "id": "1' or '1'='1"})),
-    "crmReference bad entity": body_of(event(crmReference={"entity": "account", "id": LEAD_REF["id"]})),
-    "status a number": body_of(event(status=3)),
+    "empty appointmentId": body_of(booking_event(appointmentId="")),
+    "unknown status": body_of(booking_event(status="pending")),
+    "end before start": body_of(booking_event(end="2026-01-20T14:30:00-05:00")),
+    "end equals start": body_of(booking_event(end="2026-01-20T15:00:00-05:00")),
+    "start without offset": body_of(booking_event(start="2026-01-20T15:00:00", end="2026-01-20T15:30:00")),
+    "updatedAt without offset": body_of(booking_event(updatedAt="2026-01-15T14:03:20")),
+    "start not a time": body_of(booking_event(start="next tuesday")),
+    "start a number": body_of(booking_event(start=1768939200)),
+    "no email no crmReference": body_of(booking_event(customer={"firstName": "Ana", "lastName": "Diaz"})),
+    "no customer no crmReference": body_of(booking_event(customer=None)),
+    "crmReference bad id": body_of(booking_event(crmReference={"entity": "lead", "id": "1' or '1'='1"})),
+    "crmReference bad entity": body_of(booking_event(crmReference={"entity": "account", "id": LEAD_REF["id"]})),
+    "status a number": body_of(booking_event(status=3)),
 }
 
 
@@ -189,7 +190,7 @@ def test_signed_non_utf8_body_is_400_not_401(sender, quiet) -> None:
 
 
 def test_body_over_256_kib_is_413(sender, quiet) -> None:
-    payload = event(notes="")
+    payload = booking_event(notes="")
     base = len(body_of(payload))
     payload["data"]["notes"] = "n" * (256 * 1024 - base + 1)
     body = body_of(payload)
@@ -199,7 +200,7 @@ def test_body_over_256_kib_is_413(sender, quiet) -> None:
 
 
 def test_body_of_exactly_256_kib_is_not_413(sender, dv) -> None:
-    payload = event(notes="")
+    payload = booking_event(notes="")
     payload["padding"] = ""
     payload["padding"] = "p" * (256 * 1024 - len(body_of(payload)))
     body = body_of(payload)
@@ -210,7 +211,7 @@ def test_body_of_exactly_256_kib_is_not_413(sender, dv) -> None:
 
 @pytest.mark.parametrize("kind", ["appointment.reminder", "invoice.paid", "appointment"])
 def test_unhandled_event_type_is_ignored(sender, quiet, kind) -> None:
-    answer = sender.send(event(kind))
+    answer = sender.send(booking_event(kind))
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"result": "ignored"}
     assert quiet.writes() == []

@@ -4,14 +4,14 @@ the whole booking story driven by the booking sandbox, and what the logs may not
 from __future__ import annotations
 
 import json
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.contract.answers import unavailable
-from tests.contract.conftest import API_KEY, WEBHOOK_SECRET, base_settings, start_host, stop_host
-from tests.contract.sender import Sender, event
+from tests.contract.stage import API_KEY, WEBHOOK_SECRET, base_settings
+from tests.support import loopback
+from tests.support.apphost import start_host, stop_host
+from tests.support.problems import unavailable
+from tests.support.webhooks import Sender, booking_event
 
 STAFF = "advisor@bank.example"
 CUSTOMER = {"firstName": "Zebulon", "lastName": "Quixotic", "email": "zq.unique@example.com", "phone": "+15555550199"}
@@ -35,7 +35,7 @@ def assert_complete_cancelled_booking(dv, booking_id: str, advisor: str) -> None
 
 
 def test_throttled_dataverse_is_503_with_retry_after_then_redelivery_completes(sender, dataverse, dv, advisor):
-    payload = event("appointment.cancelled", appointmentId="apt_t", status="cancelled", customer=CUSTOMER)
+    payload = booking_event("appointment.cancelled", appointmentId="apt_t", status="cancelled", customer=CUSTOMER)
     dataverse.faults.throttle(100, retry_after=0)
     answer = sender.send(payload, msg_id="msg_throttled")
     dataverse.faults.clear()
@@ -60,7 +60,7 @@ STEPS = [("outage", k) for k in range(4)] + [("reset", 2)]   # a reset costs the
 
 @pytest.mark.parametrize(("fault", "k"), STEPS)
 def test_outage_at_any_step_leaves_nothing_a_redelivery_would_not_complete(sender, dataverse, dv, advisor, k, fault):
-    payload = event("appointment.cancelled", appointmentId="apt_f", status="cancelled", customer=CUSTOMER)
+    payload = booking_event("appointment.cancelled", appointmentId="apt_f", status="cancelled", customer=CUSTOMER)
     dv.clear_log()
     fail_from_request(dataverse, k, fault)
     first = sender.send(payload, msg_id="msg_fault")
@@ -76,14 +76,14 @@ def test_outage_at_any_step_leaves_nothing_a_redelivery_would_not_complete(sende
 def test_a_clean_delivery_takes_few_requests(sender, dv, advisor):
     """Bounds the step count, so the fault steps above (k = 0..3) cover every request of a delivery."""
     dv.clear_log()
-    payload = event("appointment.cancelled", appointmentId="apt_n", status="cancelled", customer=CUSTOMER)
+    payload = booking_event("appointment.cancelled", appointmentId="apt_n", status="cancelled", customer=CUSTOMER)
     assert sender.send(payload).status_code == 200
     assert dv.request_count() <= 3, [(r["method"], r["path"]) for r in dv.logged()]
 
 
 def test_sandbox_redelivers_after_503_and_the_booking_lands(app, booking, dataverse, dv, advisor):
     lead = dv.create("leads", {"firstname": "Ana", "lastname": "Diaz", "subject": "Web", "emailaddress1": "a@e.com"})
-    session = httpx.post(app.url + "/api/booking-sessions", headers={"x-functions-key": app.keys.default_key},
+    session = loopback.post(app.url + "/api/booking-sessions", headers={"x-functions-key": app.keys.default_key},
                          json={"regarding": {"entity": "lead", "id": lead}}).json()
     dataverse.faults.throttle(8, retry_after=0)
     appointment_id = booking.book(session["sessionId"], subject="Advice", location="Branch", notes="hello")
@@ -97,10 +97,10 @@ def test_sandbox_redelivers_after_503_and_the_booking_lands(app, booking, datave
 
 def test_booking_story_session_book_reschedule_cancel(app, booking, dv, advisor):
     contact = dv.create("contacts", {"firstname": "Ana", "lastname": "Diaz", "emailaddress1": "ana@example.com"})
-    answer = httpx.get(app.url + "/api/booking-sessions/redirect",
+    answer = loopback.get(app.url + "/api/booking-sessions/redirect",
                        params={"entity": "contact", "id": contact, "code": app.keys.default_key})
     assert answer.status_code == 302
-    assert httpx.get(answer.headers["location"]).status_code == 200      # the booking page opens
+    assert loopback.get(answer.headers["location"]).status_code == 200      # the booking page opens
     [session_id] = booking.sessions
     appointment_id = booking.book(session_id, subject="Advice", location="Branch", notes="first visit")
     assert booking.wait_for_deliveries(10)
@@ -133,7 +133,7 @@ def unversioned(dataverse_server, booking_system):
 
 
 def test_without_version_column_events_apply_and_repeat_idempotently(unversioned, dv):
-    payload = event(appointmentId="apt_nv", customer=CUSTOMER)
+    payload = booking_event(appointmentId="apt_nv", customer=CUSTOMER)
     first = unversioned.send(payload)
     assert first.status_code == 200 and first.json()["result"] == "created", first.text
     again = unversioned.send(payload)
@@ -142,8 +142,8 @@ def test_without_version_column_events_apply_and_repeat_idempotently(unversioned
 
 
 def test_without_version_column_cancel_before_create_still_cancelled(unversioned, dv):
-    cancel = event("appointment.cancelled", appointmentId="apt_nv2", status="cancelled", updatedAt="2026-01-15T14:03:30Z")
-    create = event(appointmentId="apt_nv2", updatedAt="2026-01-15T14:03:10Z")
+    cancel = booking_event("appointment.cancelled", appointmentId="apt_nv2", status="cancelled", updatedAt="2026-01-15T14:03:30Z")
+    create = booking_event(appointmentId="apt_nv2", updatedAt="2026-01-15T14:03:10Z")
     assert unversioned.send(cancel).status_code == 200
     late = unversioned.send(create)
     assert late.status_code == 200, late.text
@@ -158,15 +158,15 @@ def test_no_personal_data_or_secret_in_logs(app, sender, dv, caplog, booking, da
     key = {"x-functions-key": app.keys.default_key}
     lead = dv.create("leads", {"firstname": CUSTOMER["firstName"], "lastname": CUSTOMER["lastName"],
                                "subject": "x", "emailaddress1": CUSTOMER["email"], "telephone1": CUSTOMER["phone"]})
-    httpx.post(app.url + "/api/booking-sessions", headers=key, json={"regarding": {"entity": "lead", "id": lead}})
+    loopback.post(app.url + "/api/booking-sessions", headers=key, json={"regarding": {"entity": "lead", "id": lead}})
     newcomer = {"firstName": "Wilhelmina", "lastName": "Xanthopoulos", "email": "wx.private@example.com",
                 "phone": "+15555550123"}
-    sender.send(event(customer=newcomer))
-    sender.send(event(customer=newcomer, start="bad"))
-    bad = json.dumps(event(customer=newcomer)).encode()
+    sender.send(booking_event(customer=newcomer))
+    sender.send(booking_event(customer=newcomer, start="bad"))
+    bad = json.dumps(booking_event(customer=newcomer)).encode()
     sender.send_raw(bad, {**sender.headers(bad), "webhook-signature": "v1,AAAA"})
     dataverse.faults.throttle(50, retry_after=0)
-    sender.send(event(customer=newcomer))
+    sender.send(booking_event(customer=newcomer))
     dataverse.faults.clear()
     logged = caplog.text
     for secret in (CUSTOMER["lastName"], CUSTOMER["email"], CUSTOMER["phone"], newcomer["lastName"],

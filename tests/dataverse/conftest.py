@@ -5,9 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from dataverse import DataverseClient, RetryPolicy
-
-FAST = RetryPolicy(max_attempts=3, max_total_wait=2.0, base_delay=0.01, max_delay=0.05)
+from dataverse import DataverseClient
+from tests.dataverse.quick import FAST
 
 
 @pytest.fixture

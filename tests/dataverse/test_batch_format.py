@@ -3,8 +3,7 @@
 import httpx
 import pytest
 
-from dataverse import errors
-from dataverse import request_builders
+from dataverse import errors, request_builders
 from dataverse.batch import ChangeSet, build, parse
 
 ID = "6f9619ff-8b86-d011-b42d-00c04fc964ff"

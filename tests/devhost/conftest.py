@@ -7,14 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from devhost import DevHost, HostKeys
-from tests.devhost.sample_app import write_sample_app
-
-KEYS = HostKeys.model_validate({
-    "masterKey": "master-key-0123456789abcdef",
-    "hostKeys": {"default": "host-key-0123456789abcdef"},
-    "functionKeys": {"sync_echo": {"default": "sync-echo-key-0123456789"}},
-})
+from devhost import DevHost
+from tests.devhost.sample_app import KEYS, write_sample_app
+from tests.support import loopback
 
 
 @pytest.fixture(scope="module")
@@ -29,5 +24,5 @@ def sample_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHost]:
 
 @pytest.fixture
 def client(sample_host: DevHost) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sample_host.url, timeout=10) as http:
+    with loopback.client(base_url=sample_host.url, timeout=10) as http:
         yield http

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from devhost import HostKeys
+
+KEYS = HostKeys.model_validate({
+    "masterKey": "master-key-0123456789abcdef",
+    "hostKeys": {"default": "host-key-0123456789abcdef"},
+    "functionKeys": {"sync_echo": {"default": "sync-echo-key-0123456789"}},
+})
+
 FUNCTION_APP = '''
 import asyncio
 import json

@@ -5,35 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
-
-import httpx
 
 from tests.devhost.sample_app import write_sample_app
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1]
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError("devhost did not come up")
+from tests.support import ROOT, loopback
+from tests.support.processes import free_port, wait_until_answering
 
 
 def test_serves_the_app_with_settings_port_and_generated_keys(tmp_path):
@@ -48,12 +25,12 @@ def test_serves_the_app_with_settings_port_and_generated_keys(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_until_up(f"{base}/api/items/1", process)
-        seen = httpx.get(f"{base}/api/settings", params={"names": "DEVHOST_CLI_A,DEVHOST_CLI_B"}).json()
+        wait_until_answering(f"{base}/api/items/1", process)
+        seen = loopback.get(f"{base}/api/settings", params={"names": "DEVHOST_CLI_A,DEVHOST_CLI_B"}).json()
         assert seen == {"DEVHOST_CLI_A": "file", "DEVHOST_CLI_B": "env"}
         keys = json.loads((app_dir / ".run" / "keys.json").read_text())
-        assert httpx.get(f"{base}/api/other").status_code == 401
-        assert httpx.get(f"{base}/api/other", params={"code": keys["hostKeys"]["default"]}).status_code == 200
+        assert loopback.get(f"{base}/api/other").status_code == 401
+        assert loopback.get(f"{base}/api/other", params={"code": keys["hostKeys"]["default"]}).status_code == 200
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=15)

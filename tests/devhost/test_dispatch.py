@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from devhost import DevHost
-from tests.devhost.conftest import KEYS
-from tests.devhost.sample_app import write_sample_app
+from tests.devhost.sample_app import KEYS, write_sample_app
+from tests.support import loopback
 
 HOST_KEY = {"x-functions-key": KEYS.host_keys["default"]}
 
@@ -46,7 +46,7 @@ def test_async_functions_run_on_the_loop_and_sync_ones_in_the_pool(client: httpx
 def test_sync_functions_run_concurrently(sample_host: DevHost):
     """Two calls meet at a barrier: served one after the other, the barrier breaks and both fail."""
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        answers = list(pool.map(lambda _: httpx.get(f"{sample_host.url}/api/meet", timeout=10), range(2)))
+        answers = list(pool.map(lambda _: loopback.get(f"{sample_host.url}/api/meet", timeout=10), range(2)))
     assert [a.status_code for a in answers] == [200, 200]
 
 
@@ -130,11 +130,11 @@ def test_one_log_line_per_request_without_query_or_key(client: httpx.Client, cap
 def test_route_prefix_comes_from_host_json(tmp_path):
     app_dir = write_sample_app(tmp_path / "app", host_json='{"version": "2.0", "extensions": {"http": {"routePrefix": "v1"}}}')
     with DevHost(app_dir) as host:
-        assert httpx.get(f"{host.url}/v1/items/3").text == "item 3"
-        assert httpx.get(f"{host.url}/api/items/3").status_code == 404
+        assert loopback.get(f"{host.url}/v1/items/3").text == "item 3"
+        assert loopback.get(f"{host.url}/api/items/3").status_code == 404
     (app_dir / "host.json").write_text('{"version": "2.0", "extensions": {"http": {"routePrefix": ""}}}')
     with DevHost(app_dir) as host:
-        assert httpx.get(f"{host.url}/items/3").text == "item 3"
+        assert loopback.get(f"{host.url}/items/3").text == "item 3"
 
 
 def test_cors_from_settings_answers_preflight(tmp_path):
@@ -148,9 +148,9 @@ def test_cors_from_settings_answers_preflight(tmp_path):
         assert preflight.status_code == 204
         assert preflight.headers["access-control-allow-origin"] == origin
         assert "x-functions-key" in preflight.headers["access-control-allow-headers"]
-        assert httpx.get(f"{host.url}/api/items/1", headers={"origin": origin}).headers[
+        assert loopback.get(f"{host.url}/api/items/1", headers={"origin": origin}).headers[
             "access-control-allow-origin"] == origin
-        stranger = httpx.get(f"{host.url}/api/items/1", headers={"origin": "https://evil.example"})
+        stranger = loopback.get(f"{host.url}/api/items/1", headers={"origin": "https://evil.example"})
         assert "access-control-allow-origin" not in stranger.headers
 
 

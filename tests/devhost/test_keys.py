@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from devhost.keys import HostKeys, KeysError, load_or_create_keys
-from tests.devhost.conftest import KEYS
+from tests.devhost.sample_app import KEYS
 
 MASTER = KEYS.master_key
 HOST = KEYS.host_keys["default"]

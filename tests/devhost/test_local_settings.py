@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 
-import httpx
 import pytest
 
 from devhost import DevHost
 from devhost.local_settings import LocalSettingsError, apply_values, load_local_settings
 from tests.devhost.sample_app import write_sample_app
+from tests.support import loopback
 
 
 def write_settings(path, values, host=None):
@@ -54,7 +54,7 @@ def test_the_served_app_sees_file_values_env_overrides_and_explicit_settings(tmp
         "DEVHOST_T_ENV": "from-file", "DEVHOST_T_FILE": "from-file", "DEVHOST_T_EXPLICIT": "from-file"})
     host = DevHost(write_sample_app(tmp_path / "app"), {"DEVHOST_T_EXPLICIT": "explicit"}, settings_file=settings)
     with host:
-        seen = httpx.get(f"{host.url}/api/settings",
+        seen = loopback.get(f"{host.url}/api/settings",
                          params={"names": "DEVHOST_T_ENV,DEVHOST_T_FILE,DEVHOST_T_EXPLICIT"}).json()
     assert seen == {"DEVHOST_T_ENV": "from-env", "DEVHOST_T_FILE": "from-file", "DEVHOST_T_EXPLICIT": "explicit"}
     assert os.environ["DEVHOST_T_ENV"] == "from-env"

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import httpx
-
 from devhost import DevHost
+from tests.support import ROOT, loopback
 
-ROOT = Path(__file__).resolve().parents[2]
 # Health reads settings only; an empty value counts as unset, which masks the caller's environment.
 VALID = {
     "DATAVERSE_URL": "http://127.0.0.1:9", "DATAVERSE_AUTH": "none", "BOOKING_API_URL": "http://127.0.0.1:9/api",
@@ -28,13 +24,13 @@ def test_the_real_app_is_indexed_from_its_metadata():
 
 def test_health_is_200_with_valid_settings():
     with DevHost(ROOT, VALID) as host:
-        resp = httpx.get(f"{host.url}/api/health")
+        resp = loopback.get(f"{host.url}/api/health")
     assert (resp.status_code, resp.json()) == (200, {"status": "ok"})
 
 
 def test_health_is_503_naming_the_missing_setting():
     with DevHost(ROOT, {**VALID, "BOOKING_REDIRECT_URL": ""}) as host:
-        resp = httpx.get(f"{host.url}/api/health")
+        resp = loopback.get(f"{host.url}/api/health")
     assert resp.status_code == 503
     assert resp.headers["content-type"] == "application/problem+json"
     assert resp.json()["settings"] == ["BOOKING_REDIRECT_URL"]
@@ -47,5 +43,5 @@ def test_function_level_routes_of_the_real_app_need_a_key():
         for function in function_routes:
             method = sorted(function.methods or {"GET"})[0]
             path = function.route.template.replace("{", "").replace("}", "")
-            resp = httpx.request(method, f"{host.url}/{path}")
+            resp = loopback.request(method, f"{host.url}/{path}")
             assert resp.status_code == 401, function.name

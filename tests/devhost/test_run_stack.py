@@ -8,15 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.devhost.test_cli import free_port
+from tests.support import ROOT, loopback
+from tests.support.processes import free_port, wait_until_answering
 
-ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import run_stack  # noqa: E402
@@ -55,20 +52,11 @@ def test_the_stack_starts_answers_and_stops_together(tmp_path, stop_signal):
     app = f"http://127.0.0.1:{ports['--port']}"
     dataverse = f"http://127.0.0.1:{ports['--dataverse-port']}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.communicate()[0]
-            try:
-                if httpx.get(f"{app}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the stack did not come up"
-            time.sleep(0.1)
-        leads = httpx.get(f"{dataverse}/api/data/v9.2/leads", params={"$select": "leadid,fullname"}).json()["value"]
+        wait_until_answering(f"{app}/api/health", process, timeout=60, ready=lambda answer: answer.status_code == 200)
+        leads = loopback.get(f"{dataverse}/api/data/v9.2/leads", params={"$select": "leadid,fullname"}).json()["value"]
         assert leads, "--seed-demo gives demo leads"
         key = json.loads((tmp_path / "run" / "keys.json").read_text())["hostKeys"]["default"]
-        redirect = httpx.get(f"{app}/api/booking-sessions/redirect",
+        redirect = loopback.get(f"{app}/api/booking-sessions/redirect",
                              params={"entity": "lead", "id": leads[0]["leadid"], "code": key})
         assert redirect.status_code == 302
         assert redirect.headers["location"].startswith(f"http://127.0.0.1:{ports['--booking-port']}/book?session=")

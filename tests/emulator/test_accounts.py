@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.emulator.conftest import ANNOTATIONS, created_id, error_of
+from tests.emulator.web_api import ANNOTATIONS, created_id, error_of
 
 
 def _account(api, name="Contoso Ltd") -> str:

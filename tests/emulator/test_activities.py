@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator.conftest import created_id, error_of
+from tests.emulator.web_api import created_id, error_of
 
 
 @pytest.fixture

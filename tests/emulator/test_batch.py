@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.emulator.conftest import error_of
+from tests.emulator.web_api import error_of
 
 API = "/api/data/v9.2/"
 

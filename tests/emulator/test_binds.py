@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from emulators.dataverse.model.tables import BOOKING_SETUP_METADATA_ID
-from tests.emulator.conftest import ANNOTATIONS, created_id, error_of
+from tests.emulator.web_api import ANNOTATIONS, created_id, error_of
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.emulator.conftest import error_of
+from tests.emulator.web_api import error_of
 
 TYPE = "Microsoft.Dynamics.CRM.bookingstatus"
 

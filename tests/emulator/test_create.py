@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.emulator.conftest import REPRESENTATION, created_id, error_of
+from tests.emulator.web_api import REPRESENTATION, created_id, error_of
 
 
 def test_create_answers_204_with_the_entity_id(api, dataverse):

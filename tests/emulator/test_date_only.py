@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from emulators.dataverse import DataverseEmulator
-from tests.emulator.conftest import REPRESENTATION, created_id, error_of
+from tests.emulator.web_api import REPRESENTATION, created_id, error_of
+from tests.support import loopback
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def emulator() -> Iterator[DataverseEmulator]:
 @pytest.fixture
 def api(emulator: DataverseEmulator) -> Iterator[httpx.Client]:
     emulator.reset()
-    with httpx.Client(base_url=f"{emulator.url}/api/data/v9.2/", timeout=10) as client:
+    with loopback.client(base_url=f"{emulator.url}/api/data/v9.2/", timeout=10) as client:
         yield client
 
 

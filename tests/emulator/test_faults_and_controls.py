@@ -9,7 +9,8 @@ import pytest
 
 from emulators.dataverse import DataverseEmulator, ServiceError
 from emulators.dataverse.model.tables import BOOKING_SETUP_METADATA_ID
-from tests.emulator.conftest import created_id, error_of
+from tests.emulator.web_api import created_id, error_of
+from tests.support import loopback
 
 
 @pytest.mark.parametrize("code", ["0x80072322", "0x80072321", "0x80072326"])
@@ -125,9 +126,9 @@ def test_demo_seed_and_start_stop():
         assert emulator.rows("leads") and emulator.rows("contacts")
         assert {s["name"] for s in emulator.rows("bookingstatuses")} >= {"Committed", "Proposed", "Canceled"}
         url = emulator.url
-        assert httpx.get(f"{url}/api/data/v9.2/leads").status_code == 200
+        assert loopback.get(f"{url}/api/data/v9.2/leads").status_code == 200
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{url}/api/data/v9.2/leads")
+        loopback.get(f"{url}/api/data/v9.2/leads")
 
 
 def test_only_loopback_addresses_are_served():

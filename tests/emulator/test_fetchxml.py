@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.emulator.conftest import error_of
+from tests.emulator.web_api import error_of
 
 
 @pytest.fixture

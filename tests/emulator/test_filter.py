@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.emulator.conftest import error_of
+from tests.emulator.web_api import error_of
 
 PEOPLE = [
     ("Ana", "Diaz", "ana@example.com", 0),

@@ -3,7 +3,7 @@ before and after writes and rolled-back changesets (docs/emulator.md#speed)."""
 
 from __future__ import annotations
 
-from tests.emulator.conftest import created_id
+from tests.emulator.web_api import created_id
 from tests.emulator.test_batch import API, batch, changeset, part
 
 

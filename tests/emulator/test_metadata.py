@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator.conftest import created_id, error_of
+from tests.emulator.web_api import created_id, error_of
 
 PICKLIST = "Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
 

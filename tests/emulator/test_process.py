@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support import ROOT, loopback
+from tests.support.processes import free_port, wait_until_answering
 
 
 def _start(port: int, *args: str) -> subprocess.Popen[bytes]:
@@ -26,17 +19,13 @@ def _start(port: int, *args: str) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "emulators.dataverse", "--port", str(port), *args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/_emulator/", timeout=0.5)
-            return process
-        except httpx.TransportError:
-            if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode()) from None
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("emulator process did not start")
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/_emulator/", process, timeout=15)
+    except BaseException:
+        process.kill()
+        process.communicate()
+        raise
+    return process
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -51,7 +40,7 @@ def data_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(data_file) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = _start(port, "--data", str(data_file), "--seed-demo")
     try:
         yield f"http://127.0.0.1:{port}"
@@ -61,9 +50,9 @@ def server(data_file) -> Iterator[str]:
 
 def test_index_lists_tables_and_counts(server):
     """Brief: /_emulator/ lists the tables and their row counts (HTML, or JSON on request)."""
-    page = httpx.get(f"{server}/_emulator/")
+    page = loopback.get(f"{server}/_emulator/")
     assert page.status_code == 200 and "bookableresourcebookings" in page.text and "/_emulator/timeline/leads/" in page.text
-    counts = httpx.get(f"{server}/_emulator/", headers={"Accept": "application/json"}).json()["tables"]
+    counts = loopback.get(f"{server}/_emulator/", headers={"Accept": "application/json"}).json()["tables"]
     assert counts["leads"] >= 2 and counts["msdyn_bookingsetupmetadatas"] == 1
 
 
@@ -71,7 +60,7 @@ def test_http_controls(server):
     """Brief: the control API over HTTP: rows, faults, latency, count, requests, reset."""
     admin = f"{server}/_emulator"
     api = f"{server}/api/data/v9.2"
-    with httpx.Client(timeout=5) as client:
+    with loopback.client(timeout=5) as client:
         assert client.delete(f"{admin}/requests").status_code == 204
         new_id = client.post(f"{admin}/rows/leads", json={"firstname": "Zed"}).json()["id"]
         assert client.get(f"{admin}/rows/leads/{new_id}").json()["firstname"] == "Zed"
@@ -96,12 +85,12 @@ def test_http_controls(server):
 
 def test_rows_survive_a_restart_with_the_data_file(server, data_file):
     """Brief: --data FILE keeps rows across restarts."""
-    created = httpx.post(f"{server}/api/data/v9.2/contacts", json={"emailaddress1": "keep@example.com"})
+    created = loopback.post(f"{server}/api/data/v9.2/contacts", json={"emailaddress1": "keep@example.com"})
     assert created.status_code == 204
-    port = _free_port()
+    port = free_port()
     second = _start(port, "--data", str(data_file))
     try:
-        found = httpx.get(f"http://127.0.0.1:{port}/api/data/v9.2/contacts(emailaddress1='keep@example.com')")
+        found = loopback.get(f"http://127.0.0.1:{port}/api/data/v9.2/contacts(emailaddress1='keep@example.com')")
         assert found.status_code == 200
     finally:
         _stop(second)
@@ -109,9 +98,9 @@ def test_rows_survive_a_restart_with_the_data_file(server, data_file):
 
 def test_reset_over_http_restores_the_demo_seed(server):
     """Brief: POST /_emulator/reset puts the seed back."""
-    httpx.post(f"{server}/api/data/v9.2/leads", json={"firstname": "Temp"})
-    assert httpx.post(f"{server}/_emulator/reset").status_code == 204
-    names = [r["firstname"] for r in httpx.get(f"{server}/_emulator/rows/leads").json()["value"]]
+    loopback.post(f"{server}/api/data/v9.2/leads", json={"firstname": "Temp"})
+    assert loopback.post(f"{server}/_emulator/reset").status_code == 204
+    names = [r["firstname"] for r in loopback.get(f"{server}/_emulator/rows/leads").json()["value"]]
     assert "Temp" not in names and "Ana" in names
 
 

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.emulator.conftest import ANNOTATIONS, error_of
+from tests.emulator.web_api import ANNOTATIONS, error_of
 
 
 @pytest.fixture

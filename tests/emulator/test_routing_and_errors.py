@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.emulator.conftest import error_of
+from tests.emulator.web_api import error_of
 
 
 def test_entity_set_names_are_case_sensitive(api):

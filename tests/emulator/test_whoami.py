@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator.conftest import error_of
+from tests.emulator.web_api import error_of
 
 
 @pytest.mark.parametrize("path", ["WhoAmI", "WhoAmI()"])

@@ -9,17 +9,16 @@ costs the suite a second, not half a minute.
 from __future__ import annotations
 
 import dataclasses
-import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.appointments.delivery import signed_headers
-from tests.conftest import ROOT, WEBHOOK_SECRET
-from tests.log_privacy_plugin import register_secret
+from tests.support import loopback
+from tests.support.apphost import serving_app
+from tests.support.booking import clean_sandbox, running_sandbox
+from tests.support.settings import VERSION_COLUMN, WEBHOOK_SECRET, settings_for
 
 SANDBOX_API_KEY = "faults-sandbox-key-91c2"  # test-only
 CLIENT_TIMEOUT = 0.5
@@ -45,72 +44,42 @@ def quick_app() -> Any:
 def release_hangs(dataverse: Any, host: Any) -> Iterator[None]:
     """After a test that scripted hangs: end the requests still hanging, before the DevHost stops.
 
-    A hung request interrupted by ``reset()`` is logged after the log was cleared (see
-    test_emulator_isolation.py), so this also waits for the interrupted ones to land now.
+    A request interrupted by ``reset()`` never reaches the new request log (the emulator logs a
+    request only in the generation it began in; see test_emulator_isolation.py), so nothing
+    needs to wait for it.
     """
     yield
     dataverse.reset()
-    time.sleep(0.15)
 
 
 @pytest.fixture(scope="session")
 def booking_server() -> Iterator[Any]:
-    from emulators.booking import BookingSandbox
-
-    with BookingSandbox(
-        api_key=SANDBOX_API_KEY, webhook_secret=WEBHOOK_SECRET, retry_delays=(0.05,) * 6, max_retry_after=0.1,
-        delivery_timeout=5.0,
-    ) as sandbox:
+    with running_sandbox(SANDBOX_API_KEY, WEBHOOK_SECRET, retry_delays=(0.05,) * 6, max_retry_after=0.1,
+                         delivery_timeout=5.0) as sandbox:
         yield sandbox
 
 
 @pytest.fixture
 def sandbox(booking_server: Any) -> Any:
-    booking_server.reset()
-    booking_server.api_key = SANDBOX_API_KEY
-    booking_server.webhook_secret = WEBHOOK_SECRET
-    return booking_server
+    return clean_sandbox(booking_server, api_key=SANDBOX_API_KEY, webhook_secret=WEBHOOK_SECRET)
 
 
 @pytest.fixture
 def host_settings(app_settings: dict[str, str], sandbox: Any) -> dict[str, str]:
-    return {
-        **app_settings,
-        "BOOKING_API_URL": sandbox.api_url,
-        "BOOKING_API_KEY": SANDBOX_API_KEY,
-        "BOOKING_REDIRECT_URL": sandbox.redirect_template(),
-        "APPOINTMENT_VERSION_COLUMN": "new_bookingversion",
-    }
+    return settings_for(app_settings["DATAVERSE_URL"], sandbox, api_key=SANDBOX_API_KEY, version_column=VERSION_COLUMN)
 
 
 @pytest.fixture
 def host(host_settings: dict[str, str]) -> Iterator[Any]:
     """The function app served by the DevHost on an ephemeral loopback port."""
-    from devhost import DevHost
-
-    with DevHost(app_dir=ROOT, settings=host_settings, function_app=quick_app()) as served:
-        for key in (served.keys.master_key, *served.keys.host_keys.values()):
-            register_secret(key)
+    with serving_app(host_settings, function_app=quick_app()) as served:
         yield served
 
 
 @pytest.fixture
 async def http(host: Any) -> AsyncIterator[httpx.AsyncClient]:
     """A client for the DevHost that sends the function key."""
-    async with httpx.AsyncClient(
+    async with loopback.async_client(
         base_url=host.url, headers={"x-functions-key": host.keys.default_key}, timeout=30
     ) as client:
         yield client
-
-
-def signed(event: dict[str, Any], msg_id: str | None = None) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(event).encode()
-    return body, signed_headers(body, msg_id=msg_id)
-
-
-def retry_after(response: httpx.Response) -> int:
-    """The Retry-After of a problem answer, checked against the body's copy."""
-    assert response.headers["content-type"].startswith("application/problem+json"), response.text
-    seconds = int(response.headers["Retry-After"])
-    assert seconds >= 1 and response.json()["retryAfter"] == seconds
-    return seconds

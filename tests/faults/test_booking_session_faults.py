@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.faults.conftest import retry_after
+from tests.support.problems import problem_retry_after
 
 pytestmark = pytest.mark.usefixtures("host", "release_hangs")
 
@@ -66,7 +66,7 @@ async def test_a_lasting_fault_is_503_or_504_with_retry_after_and_no_session(dat
     answer = await start(http, lead_id)
 
     assert answer.status_code == status, answer.text
-    wait = retry_after(answer)
+    wait = problem_retry_after(answer)
     assert expected_wait is None or wait == expected_wait
     assert "Traceback" not in answer.text and "ana@example.com" not in answer.text
     assert sessions_created(sandbox) == 0  # the booking API is never asked without the customer's details

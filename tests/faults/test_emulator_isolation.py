@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
-import pytest
+
+from tests.support import loopback
+from tests.support.polling import wait_until
 
 
 def test_a_hang_interrupted_by_reset_leaves_the_new_log_empty(dataverse) -> None:
     dataverse.faults.hang(1, seconds=30, path="leads")
     def request() -> None:
         try:
-            httpx.get(f"{dataverse.url}/api/data/v9.2/leads", timeout=5)
+            loopback.get(f"{dataverse.url}/api/data/v9.2/leads", timeout=5)
         except httpx.HTTPError:
             pass  # the reset drops the hung connection
 
     thread = threading.Thread(target=request, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 5
-    while dataverse.faults.pending() and time.monotonic() < deadline:
-        time.sleep(0.01)  # the request has taken its fault and is hanging
+    wait_until(lambda: dataverse.faults.pending() == 0, what="the request to take its fault and hang")
     dataverse.reset()
     thread.join(timeout=5)
 

@@ -15,10 +15,9 @@ import azure.functions as func
 import pytest
 
 from entry.observability import OUR_LOGGERS, InvocationFilter, invocation_id
-from tests.app_handlers import app_handler
-from tests.appointments.delivery import event
-from tests.faults.conftest import signed
 from tests.faults.test_schedule_import_faults import SAMPLE
+from tests.support.handlers import app_handler
+from tests.support.webhooks import event, signed
 
 SERVICE_ID = re.compile(r"service ([0-9a-f-]{36})")
 

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.faults.conftest import retry_after
+from tests.support.problems import problem_retry_after
+from tests.support.settings import sample_schedule
 
 pytestmark = pytest.mark.usefixtures("release_hangs")
 
 ROUTE = "/api/schedules/import"
-SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "samples/schedules/week-47.json").read_text())
+SAMPLE = sample_schedule()
 BOOKINGS = "bookableresourcebookings"
 EXPECTED = {  # the committed segments of week-47.json
     ("Alex Smith - Phone - Inbound", "2026-11-16T14:00:00Z", "2026-11-16T16:00:00Z"),
@@ -81,7 +80,7 @@ async def test_a_lasting_fault_at_any_step_then_a_rerun_completes(dataverse, use
     failed = await run_import(http)
 
     assert failed.status_code == status, failed.text
-    retry_after(failed)
+    problem_retry_after(failed)
     assert "Traceback" not in failed.text and "contoso.com" not in failed.text
     assert len(dataverse.rows(BOOKINGS)) <= len(EXPECTED)
 
@@ -117,7 +116,7 @@ async def test_an_outage_while_removing_then_a_rerun_removes_exactly_what_left(d
     failed = await run_import(http, shorter)
 
     assert failed.status_code == 503, failed.text
-    retry_after(failed)
+    problem_retry_after(failed)
     dataverse.faults.clear()
     rerun = await run_import(http, shorter)
     assert rerun.status_code == 200 and rerun.json()["removed"] == 2, rerun.text

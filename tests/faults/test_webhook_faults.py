@@ -8,15 +8,15 @@ lead and one appointment, in the newest state.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import httpx
 import pytest
 
 from integration.appointments.keys import appointment_row_id
-from tests.appointments.delivery import event
-from tests.faults.conftest import retry_after, signed
+from tests.support.polling import wait_until_async
+from tests.support.problems import problem_retry_after
+from tests.support.webhooks import event, signed
 
 pytestmark = pytest.mark.usefixtures("release_hangs")
 
@@ -68,7 +68,7 @@ async def test_a_lasting_fault_at_any_step_then_a_redelivery_completes(dataverse
     failed = await http.post(WEBHOOK, content=raw, headers=headers, timeout=SENDER_PATIENCE)
 
     assert failed.status_code == status, failed.text
-    retry_after(failed)
+    problem_retry_after(failed)
     assert EMAIL not in failed.text and "Traceback" not in failed.text
     assert dataverse.rows("appointments") == []  # never an appointment without its customer and parties
     assert len(dataverse.rows("leads")) <= 1
@@ -107,7 +107,9 @@ async def test_a_write_that_lands_after_the_client_gave_up_is_not_duplicated(dat
     dataverse.faults.hang(1, seconds=0.8, method="PATCH", path="appointments")
 
     answer = await deliver(http, event())
-    await asyncio.sleep(0.5)  # the hung attempt lands meanwhile
+    # The hung first attempt lands after the retry (the emulator logs a request when it ends).
+    await wait_until_async(lambda: dataverse.count(method="PATCH", path="/appointments(") == 2,
+                           what="the hung PATCH to land")
 
     assert answer.status_code == 200, answer.text
     one_lead_one_appointment(dataverse)

@@ -8,16 +8,18 @@ reset before every test, so request counts belong to that test alone.
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT
 from tests.hostile.routes import post
-from tests.hostile.signing import secret_for
+from tests.hostile.stage import AGENT_EMAIL, BOOKING_API_KEY, CURRENT_SECRET, KEYS, LEAD_ID, PREVIOUS_SECRET
+from tests.support import loopback
+from tests.support.apphost import serving_app
+from tests.support.booking import clean_sandbox, running_sandbox
+from tests.support.settings import VERSION_COLUMN, settings_for
 
 # The test clients (schemathesis through urllib3, and httpx) log whole URLs, including the `code`
 # values these tests send on purpose; those are test inputs, not the product's logs. (The app
@@ -25,42 +27,18 @@ from tests.hostile.signing import secret_for
 logging.getLogger("urllib3").setLevel(logging.INFO)
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-CURRENT_SECRET = secret_for("current")
-PREVIOUS_SECRET = secret_for("previous")  # still accepted: rotation in progress
-RETIRED_SECRET = secret_for("retired")  # rotated out: must be refused
-BOOKING_API_KEY = "hostile-suite-api-key"
-LEAD_ID = "3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b"  # the spec's example id; a real lead in the emulator
-AGENT_EMAIL = "a.smith@contoso.com"  # the spec's example agent; a real systemuser in the emulator
-KEYS = {
-    "masterKey": "hostile-master-key",
-    "hostKeys": {"default": "hostile-host-key"},
-    "functionKeys": {"import_schedules": {"default": "hostile-import-key"}},
-}
-
 
 @pytest.fixture(scope="package")
 def booking_sandbox() -> Iterator[Any]:
-    from emulators.booking import BookingSandbox
-
-    with BookingSandbox(api_key=BOOKING_API_KEY) as sandbox:
+    with running_sandbox(BOOKING_API_KEY) as sandbox:
         yield sandbox
 
 
 @pytest.fixture(scope="package")
 def host(dataverse_server: Any, booking_sandbox: Any) -> Iterator[Any]:
-    from devhost import DevHost
-
-    settings = {
-        "DATAVERSE_URL": dataverse_server.url,
-        "DATAVERSE_AUTH": "none",
-        "BOOKING_API_URL": booking_sandbox.api_url,
-        "BOOKING_API_KEY": BOOKING_API_KEY,
-        "BOOKING_REDIRECT_URL": booking_sandbox.redirect_template(),
-        "BOOKING_WEBHOOK_SECRET": f"{CURRENT_SECRET} {PREVIOUS_SECRET}",
-        "BOOKING_SOURCE": "booking",
-        "APPOINTMENT_VERSION_COLUMN": "new_bookingversion",
-    }
-    with DevHost(ROOT, settings=settings, keys=KEYS) as running:
+    settings = settings_for(dataverse_server.url, booking_sandbox, api_key=BOOKING_API_KEY,
+                            webhook_secret=f"{CURRENT_SECRET} {PREVIOUS_SECRET}", version_column=VERSION_COLUMN)
+    with serving_app(settings, keys=KEYS) as running:
         yield running
 
 
@@ -68,8 +46,7 @@ def host(dataverse_server: Any, booking_sandbox: Any) -> Iterator[Any]:
 def dv(dataverse_server: Any, booking_sandbox: Any) -> Any:
     """A clean emulator holding the lead and the agent the spec's examples name."""
     dataverse_server.reset()
-    booking_sandbox.reset()
-    booking_sandbox.api_key = BOOKING_API_KEY
+    clean_sandbox(booking_sandbox, api_key=BOOKING_API_KEY)
     dataverse_server.insert(
         "leads", {"leadid": LEAD_ID, "firstname": "Ana", "lastname": "Diaz", "emailaddress1": "ana@example.com"}
     )
@@ -83,7 +60,7 @@ def dv(dataverse_server: Any, booking_sandbox: Any) -> Any:
 @pytest.fixture
 def http(host: Any, dv: Any) -> Iterator[httpx.Client]:
     """A client for the app; function-key routes get the host's default key unless a test sends its own."""
-    with httpx.Client(base_url=host.url, timeout=30) as client:
+    with loopback.client(base_url=host.url, timeout=30) as client:
         yield client
 
 

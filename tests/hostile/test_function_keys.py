@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.hostile.answers import assert_contract_answer, assert_rejected
-from tests.hostile.conftest import KEYS, LEAD_ID
+from tests.hostile.stage import KEYS, LEAD_ID
 
 IMPORT_KEY = KEYS["functionKeys"]["import_schedules"]["default"]
 ROUTES = {

@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.hostile.answers import assert_contract_answer
-from tests.hostile.conftest import AGENT_EMAIL, KEYS
 from tests.hostile.fuzzing import FUZZ, encode, hostile_values, json_values, mutated
 from tests.hostile.routes import SCHEDULE_IMPORT
+from tests.hostile.stage import AGENT_EMAIL, KEYS
 
 VALID_IMPORT: dict[str, Any] = {
     "source": "nice-iex",

@@ -13,8 +13,8 @@ import pytest
 
 from tests.hostile.answers import assert_contract_answer, assert_rejected
 from tests.hostile.bodies import MALFORMED, nested_arrays
-from tests.hostile.conftest import AGENT_EMAIL, LEAD_ID
 from tests.hostile.routes import BOOKING_SESSIONS, POST_ROUTES, SCHEDULE_IMPORT, WEBHOOK
+from tests.hostile.stage import AGENT_EMAIL, LEAD_ID
 
 CASES = [
     pytest.param(name, route, id=f"{route.rsplit('/', 1)[-1]}-{name}")

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from tests.hostile.answers import assert_rejected
-from tests.hostile.conftest import CURRENT_SECRET, PREVIOUS_SECRET, RETIRED_SECRET
 from tests.hostile.routes import WEBHOOK
 from tests.hostile.signing import signature, signed_headers
+from tests.hostile.stage import CURRENT_SECRET, PREVIOUS_SECRET, RETIRED_SECRET
 
 EVENT = {
     "type": "appointment.created",

@@ -6,8 +6,15 @@ import dataclasses
 from datetime import datetime, timezone
 
 from integration.schedules.bookings import (
-    BOOKING_SETUP_METADATA_ID, Booking, ResolvedReferences, ScopeTest, booking_id, booking_name,
-    desired_bookings, diff, existing_booking,
+    BOOKING_SETUP_METADATA_ID,
+    Booking,
+    ResolvedReferences,
+    ScopeTest,
+    booking_id,
+    booking_name,
+    desired_bookings,
+    diff,
+    existing_booking,
 )
 from integration.schedules.payload import validate_import
 

@@ -14,7 +14,8 @@ from integration.schedules.bookings import PRIMARY_KEY
 from integration.schedules.importer import import_schedule
 from integration.schedules.payload import validate_import
 from samples.schedules import generate
-from tests.schedules.conftest import FAST_RETRY, Tampered, seed_users
+from tests.schedules.importing import FAST_RETRY, Tampered, seed_users
+from tests.support import loopback
 
 RESOURCES = "bookableresources"
 BOOKINGS = "bookableresourcebookings"
@@ -66,7 +67,7 @@ async def test_after_a_duplicate_only_the_missing_and_the_changed_rows_are_writt
     def meanwhile(number: int, request: httpx.Request) -> None:
         if number == 2:  # before the retry, someone deletes one landed row and renames another
             first, second = json.loads(request.content)["Targets"][:2]
-            with httpx.Client(base_url=dataverse.api_url) as http:
+            with loopback.client(base_url=dataverse.api_url) as http:
                 http.delete(f"{BOOKINGS}({first[PRIMARY_KEY]})").raise_for_status()
                 http.patch(f"{BOOKINGS}({second[PRIMARY_KEY]})", json={"name": "Renamed"}).raise_for_status()
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
-from pathlib import Path
 
 import pytest
 
 from integration.schedules.bookings import BOOKING_SETUP_METADATA_ID
 from samples.schedules import generate
-from tests.schedules.conftest import seed_users, writes
+from tests.schedules.importing import seed_users, writes
+from tests.support.polling import wait_until_async
+from tests.support.settings import sample_schedule
 
-SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "samples/schedules/week-47.json").read_text())
+SAMPLE = sample_schedule()
 EMAILS = ["a.smith@contoso.com", "s.lee@contoso.com"]
 BOOKINGS = "bookableresourcebookings"
 
@@ -237,11 +237,8 @@ async def test_imports_beyond_the_per_instance_bound_are_503_with_retry_after(po
     document = generate.schedule(agents=1, segments_per_agent=2)
     dataverse.faults.hang(MAX_CONCURRENT_IMPORTS, seconds=60)  # the first Dataverse call of each import waits
     running = [asyncio.create_task(post(document)) for _ in range(MAX_CONCURRENT_IMPORTS)]
-    for _ in range(1000):  # poll until both imports are inside Dataverse
-        if imports_running() == MAX_CONCURRENT_IMPORTS and dataverse.faults.pending() == 0:
-            break
-        await asyncio.sleep(0.01)
-    assert imports_running() == MAX_CONCURRENT_IMPORTS
+    await wait_until_async(lambda: imports_running() == MAX_CONCURRENT_IMPORTS and dataverse.faults.pending() == 0,
+                           seconds=10, what="both imports to be inside Dataverse")
 
     status, problem, response = await post(document)
     assert status == 503 and response.headers["Retry-After"] == "30" and problem["retryAfter"] == 30

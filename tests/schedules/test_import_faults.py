@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
@@ -11,9 +10,10 @@ import pytest
 from integration.schedules.importer import import_schedule
 from integration.schedules.payload import validate_import
 from samples.schedules import generate
-from tests.schedules.conftest import seed_users
+from tests.schedules.importing import seed_users
+from tests.support.settings import sample_schedule
 
-SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "samples/schedules/week-47.json").read_text())
+SAMPLE = sample_schedule()
 BOOKINGS = "bookableresourcebookings"
 CREATE_BOOKINGS = "bookableresourcebookings/Microsoft.Dynamics.CRM.CreateMultiple"
 

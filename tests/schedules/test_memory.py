@@ -12,9 +12,9 @@ import pytest
 
 from integration.schedules.bookings import ResolvedReferences, ScopeTest, desired_bookings, diff
 from samples.schedules import generate
-from tests.conftest import ROOT
+from tests.support import ROOT
 
-SEGMENTS = 10_000
+SEGMENTS = 2_000  # bytes per segment measure the same at 2,000 and 10,000 (1,840 and 1,815)
 BUDGET_PER_SEGMENT = 3 * 1024
 """3 KiB a segment keeps 100,000 segments (the request maximum) under 300 MiB."""
 

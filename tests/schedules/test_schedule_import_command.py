@@ -9,15 +9,20 @@ import pty
 import select
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 from entry.schedule_import import (
-    EXIT_INVALID, EXIT_OK, EXIT_PARTIAL, EXIT_SETTINGS, EXIT_USAGE, ProgressBar, main,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_SETTINGS,
+    EXIT_USAGE,
+    ProgressBar,
+    main,
 )
-from tests.schedules.conftest import seed_users
+from tests.schedules.importing import seed_users
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "samples/schedules/week-47.json"
 
 

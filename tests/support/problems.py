@@ -1,4 +1,4 @@
-"""What every error answer of CONTRACT §2 must look like (RFC 9457)."""
+"""What an error answer of the app must look like: RFC 9457 problem+json, and Retry-After on a 503/504."""
 
 from __future__ import annotations
 
@@ -35,3 +35,11 @@ def unavailable(answer: httpx.Response, statuses: tuple[int, ...] = (503, 504)) 
     body = problem(answer, statuses)
     retry_after(answer)
     return body
+
+
+def problem_retry_after(response: httpx.Response) -> int:
+    """The Retry-After of a problem answer in whole seconds (at least 1), checked against the body's copy."""
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    seconds = int(response.headers["Retry-After"])
+    assert seconds >= 1 and response.json()["retryAfter"] == seconds
+    return seconds
