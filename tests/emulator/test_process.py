@@ -118,7 +118,7 @@ def test_a_damaged_data_file_is_named_without_a_traceback(tmp_path):
 
 
 def test_the_cost_model_is_switched_on_from_the_command_line():
-    port = _free_port()
+    port = free_port()
     process = _start(port, "--cost-model", "standard", "--time-compression", "50", "--dop-hint", "3")
     try:
         answer = httpx.get(f"http://127.0.0.1:{port}/api/data/v9.2/systemusers", timeout=10)
