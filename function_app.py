@@ -1,4 +1,4 @@
-"""The Azure Functions app (Python v2 model): one blueprint per route group of CONTRACT §2.
+"""The Azure Functions app (Python v2 model): one blueprint per route group of docs/spec.md#2-http-api.
 
 Blueprints import only ``azure.functions`` at load time; flows load on first use, so the
 host indexes this app quickly (cold start is measured in ``benchmarks/``).

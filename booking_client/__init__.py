@@ -1,4 +1,4 @@
-"""Async client for the booking system's API (CONTRACT §3): ask for a booking session."""
+"""Async client for the booking system's API (docs/spec.md#3-the-booking-api-the-app-calls): ask for a booking session."""
 
 from booking_client.client import BookingClient
 from booking_client.models import CrmReference, Customer, Session, SessionRequest

@@ -1,4 +1,4 @@
-"""The HTTP layer: one blueprint per route group of CONTRACT §2.
+"""The HTTP layer: one blueprint per route group of docs/spec.md#2-http-api.
 
 Modules here import only the standard library and ``azure.functions`` at load time; each
 handler imports its flow on first use. That keeps the cold start of ``function_app`` small

@@ -88,7 +88,7 @@ def _client_error_answer(exc: BaseException) -> func.HttpResponse | None:
     """
     dv = sys.modules.get("dataverse.errors")
     if dv is not None and isinstance(exc, dv.DataverseError):
-        # A Dataverse timeout is an outage like any other: CONTRACT §2.3/§2.4 promise 503 for those.
+        # A Dataverse timeout is an outage like any other: docs/spec.md#23-post-apiwebhooksappointments / #24-post-apischedulesimport promise 503 for those.
         if isinstance(exc, dv.Timeout):
             return problem(503, "Dataverse unavailable", "Dataverse did not answer in time; retry later.", retry_after=exc.retry_after or 5)
         if isinstance(exc, (dv.Throttled, dv.Unavailable)):

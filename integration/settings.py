@@ -1,4 +1,4 @@
-"""App settings (CONTRACT §1): read from the environment, validated in one place.
+"""App settings (docs/spec.md#1-settings): read from the environment, validated in one place.
 
 ``load_settings`` checks every setting and reports all problems at once, each naming the
 setting, so an operator fixes a misconfiguration in one round. Nothing here ever echoes a

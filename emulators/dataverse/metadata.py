@@ -1,4 +1,4 @@
-"""A minimal `$metadata` document and `EntityDefinitions(LogicalName='x')/Keys` (ref §3.7, optional in §12.1)."""
+"""A minimal `$metadata` document and `EntityDefinitions(LogicalName='x')/Keys` (docs/dataverse-webapi.md#37-defining-alternate-keys, optional in #121-routing)."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m integration.schedules", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("import", help="import a WEM schedule file (CONTRACT §2.4 JSON)")
+    run = commands.add_parser("import", help="import a WEM schedule file (JSON as in docs/spec.md#24-post-apischedulesimport)")
     run.add_argument("file", help="the schedule JSON file, or - for stdin")
     args = parser.parse_args(argv)
 

@@ -1,4 +1,4 @@
-"""What every error answer of CONTRACT §2 must look like (RFC 9457)."""
+"""What every error answer of docs/spec.md#2-http-api must look like (RFC 9457)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ def new_secret() -> str:
 
 
 def event(kind: str = "appointment.created", **data: Any) -> dict[str, Any]:
-    """A CONTRACT §2.3 event; `data` overrides the defaults (None removes a field)."""
+    """A docs/spec.md#23-post-apiwebhooksappointments event; `data` overrides the defaults (None removes a field)."""
     body: dict[str, Any] = {
         "appointmentId": "apt_" + secrets.token_hex(4),
         "status": "scheduled",

@@ -25,7 +25,7 @@ def api(dataverse, _session_client: httpx.Client) -> httpx.Client:
 
 
 def error_of(response: httpx.Response) -> dict[str, str]:
-    """The Dataverse error body, after checking it has the documented shape (ref §8.1, §12.11)."""
+    """The Dataverse error body, after checking it has the documented shape (docs/dataverse-webapi.md#81-error-body, #1211-error-shape)."""
     assert response.headers["content-type"] == "application/json; odata.metadata=minimal", response.headers
     body = response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
