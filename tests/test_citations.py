@@ -32,7 +32,7 @@ def test_the_check_reads_the_whole_repository() -> None:
         ("2.6 GET /api/schedules/import/jobs/{jobId}", "26-get-apischedulesimportjobsjobid"),
         ("5. $batch", "5-batch"),
         ("What it implements (`§12`)", "what-it-implements-12"),
-        ("Choices where the sources say UNCONFIRMED", "choices-where-the-sources-say-unconfirmed"),
+        ("Choices where the reference says UNCONFIRMED", "choices-where-the-reference-says-unconfirmed"),
     ],
 )
 def test_anchor_rule_is_githubs(heading: str, anchor: str) -> None:
