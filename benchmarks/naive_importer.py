@@ -1,4 +1,4 @@
-"""The baseline: seed 001 followed literally, one lookup and one record at a time.
+"""The baseline: docs/business-steps.md#2-wem-schedule-import followed literally, one lookup and one record at a time.
 
 For every agent: find the user, find (or create) the bookable resource. For every segment:
 find (or create) the activity type, the booking status and the plan, look for the booking,

@@ -1,8 +1,8 @@
-"""Schedule import (CONTRACT §2.4) against the Dataverse emulator with 20 ms per request.
+"""Schedule import (docs/spec.md#24-post-apischedulesimport) against the Dataverse emulator with 20 ms per request.
 
 Scenarios, same data for both importers: 200 agents, 10,000 committed segments (8 activity
 types, 3 statuses, 1 plan) into an empty environment; the same payload again; then 5% of
-segments moved. The bulk importer runs the full data; the naive one (seed 001 literally,
+segments moved. The bulk importer runs the full data; the naive one (docs/business-steps.md#2-wem-schedule-import literally,
 ``benchmarks/naive_importer.py``) runs a 500-segment sample and is extrapolated linearly
 (it sends a fixed number of requests per segment), which the output says.
 

@@ -1,4 +1,4 @@
-"""Async client for the booking system's API (CONTRACT §3): ask for a booking session.
+"""Async client for the booking system's API (docs/spec.md#3-the-booking-api-the-app-calls): ask for a booking session.
 
 The names below load on first use (PEP 562), so importing ``booking_client.errors`` does
 not import httpx or pydantic: the HTTP layer maps these errors without slowing the app's

@@ -1,4 +1,4 @@
-"""Async client for the booking API's session endpoint (CONTRACT §3)."""
+"""Async client for the booking API's session endpoint (docs/spec.md#3-the-booking-api-the-app-calls)."""
 
 from __future__ import annotations
 

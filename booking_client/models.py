@@ -1,4 +1,4 @@
-"""The booking API's wire shapes (CONTRACT §3), validated at the edge with pydantic."""
+"""The booking API's wire shapes (docs/spec.md#3-the-booking-api-the-app-calls), validated at the edge with pydantic."""
 
 from __future__ import annotations
 

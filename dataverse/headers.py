@@ -25,7 +25,7 @@ BASE: dict[str, str] = {
     "OData-MaxVersion": "4.0",
     "OData-Version": "4.0",
 }
-"""Sent on every request (``[compose]`` in the reference notes)."""
+"""Sent on every request (docs/dataverse-webapi.md#12-request-headers)."""
 
 NO_CACHE: dict[str, str] = {IF_NONE_MATCH: "null"}
 """On reads, so a cached representation is never returned."""

@@ -159,7 +159,7 @@ def replace_related(
 ) -> Request:
     """PUT a collection-valued navigation property: the related rows become exactly ``items``.
 
-    Used for an activity's parties (``appointment_activity_parties``, ref §2.9).
+    Used for an activity's parties (``appointment_activity_parties``, docs/dataverse-webapi.md#29-activityparty).
     """
     return Request(
         "PUT",

@@ -1,4 +1,4 @@
-"""POST /api/webhooks/appointments (CONTRACT §2.3): signed pushes from the booking system.
+"""POST /api/webhooks/appointments (docs/spec.md#23-post-apiwebhooksappointments): signed pushes from the booking system.
 
 Anonymous at the Functions level: the Standard Webhooks signature is the authentication.
 """

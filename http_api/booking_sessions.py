@@ -1,4 +1,4 @@
-"""POST /api/booking-sessions and GET /api/booking-sessions/redirect (CONTRACT §2.1, §2.2)."""
+"""POST /api/booking-sessions and GET /api/booking-sessions/redirect (docs/spec.md#21-post-apibooking-sessions, #22-get-apibooking-sessionsredirect)."""
 
 from __future__ import annotations
 

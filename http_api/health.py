@@ -1,4 +1,4 @@
-"""GET /api/health (CONTRACT §2.5): are the settings valid? Reveals no secret."""
+"""GET /api/health (docs/spec.md#25-get-apihealth): are the settings valid? Reveals no secret."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /api/schedules/import (CONTRACT §2.4): a WEM system's committed schedules into Dataverse."""
+"""POST /api/schedules/import (docs/spec.md#24-post-apischedulesimport): a WEM system's committed schedules into Dataverse."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The three flows of the product, each written as the steps of its seed document.
+"""The three flows of the product, each written as the steps of its business process (docs/business-steps.md).
 
 - ``booking_sessions``: read the customer, ask the booking API for a session, build the redirect.
 - ``appointments``: apply a signed booking-system event to Dataverse.

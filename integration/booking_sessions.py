@@ -1,4 +1,4 @@
-"""Seed 000 steps 1-2: send the customer's details to the booking system, get a session,
+"""docs/business-steps.md#11-session-request, #12-redirect: send the customer's details to the booking system, get a session,
 send the agent to the booking page for it.
 
 The caller names a lead or contact; everything about the customer is read from Dataverse,
@@ -52,7 +52,7 @@ class BookingSessionRequest(BaseModel):
 
 
 class BookingSession(BaseModel):
-    """The answer of CONTRACT §2.1."""
+    """The answer of docs/spec.md#21-post-apibooking-sessions."""
 
     model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
 

@@ -1,4 +1,4 @@
-"""Fails the test run when any log record of the session holds personal data or a secret (CONTRACT §2).
+"""Fails the test run when any log record of the session holds personal data or a secret (docs/spec.md#2-http-api).
 
 Every record of the whole session (root logger, DEBUG and up, every thread) is scanned as it
 is emitted: its message, its exception text and its stack. What counts as a leak: an email

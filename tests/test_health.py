@@ -1,4 +1,4 @@
-"""CONTRACT §2.5: GET /api/health says ok, or 503 naming what is misconfigured, never a secret."""
+"""docs/spec.md#25-get-apihealth: GET /api/health says ok, or 503 naming what is misconfigured, never a secret."""
 
 import asyncio
 import json

@@ -1,4 +1,4 @@
-"""No personal data or secret in the logs of any flow (CONTRACT §2), checked per flow at DEBUG.
+"""No personal data or secret in the logs of any flow (docs/spec.md#2-http-api), checked per flow at DEBUG.
 
 Each test drives one flow through its success and failure paths with the customer's or
 agent's details in play, then scans every record caplog saw with the same scanner as the

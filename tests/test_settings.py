@@ -1,4 +1,4 @@
-"""CONTRACT §1: settings are validated in one place, every problem named, no secret echoed."""
+"""docs/spec.md#1-settings: settings are validated in one place, every problem named, no secret echoed."""
 
 import pytest
 

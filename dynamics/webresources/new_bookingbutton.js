@@ -1,5 +1,5 @@
 /*
- * "Book appointment" button for lead and contact forms (CONTRACT section 4).
+ * "Book appointment" button for lead and contact forms (docs/spec.md#4-the-ribbon-button).
  *
  * Asks the function app for a booking session for the open record, opens the booking page
  * in a new window, and refreshes the timeline when the user comes back to the form.

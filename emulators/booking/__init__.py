@@ -1,4 +1,4 @@
-"""Sandbox booking system for development and tests (CONTRACT §3 API, booking page, signed webhooks).
+"""Sandbox booking system for development and tests (the session API of docs/spec.md#3-the-booking-api-the-app-calls, a booking page, signed webhooks).
 
 Never deployed with the function app; shares no code with ``booking_client``.
 """

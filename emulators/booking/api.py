@@ -1,4 +1,4 @@
-"""``POST /api/sessions`` (CONTRACT §3), with the planned failures a real booking API can show."""
+"""``POST /api/sessions`` (docs/spec.md#3-the-booking-api-the-app-calls), with the planned failures a real booking API can show."""
 
 from __future__ import annotations
 

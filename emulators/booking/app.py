@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 INDEX = (
     "Booking sandbox (development only)\n"
-    "POST /api/sessions            create a booking session (CONTRACT section 3)\n"
+    "POST /api/sessions            create a booking session (docs/spec.md#3-the-booking-api-the-app-calls)\n"
     "GET  /book?session=<id>       the booking page\n"
     "     /_sandbox/...            test controls (docs/booking-sandbox.md)\n"
 )

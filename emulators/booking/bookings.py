@@ -121,7 +121,7 @@ class Bookings:
         return iso(begin), iso(finish)
 
     def _emit(self, event_type: str, appointment: Appointment) -> None:
-        """Build the CONTRACT §2.3 payload and queue it; caller holds the state lock."""
+        """Build the docs/spec.md#23-post-apiwebhooksappointments payload and queue it; caller holds the state lock."""
         moment = now()
         stamp = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
         if appointment.updated_at is not None and stamp <= appointment.updated_at:

@@ -36,7 +36,7 @@ class CrmReferenceIn(BaseModel):
 
 
 class SessionIn(BaseModel):
-    """Body of ``POST /api/sessions`` (CONTRACT §3)."""
+    """Body of ``POST /api/sessions`` (docs/spec.md#3-the-booking-api-the-app-calls)."""
 
     model_config = ConfigDict(extra="ignore")
 

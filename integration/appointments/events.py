@@ -1,4 +1,4 @@
-"""The booking system's appointment event (CONTRACT §2.3), validated at the edge.
+"""The booking system's appointment event (docs/spec.md#23-post-apiwebhooksappointments), validated at the edge.
 
 Every problem in a body is reported at once, by JSON path, so the sender's developer can fix
 a payload in one round. Event types we do not handle are recognised before the ``data``

@@ -46,7 +46,7 @@ class Snapshot:
     appointment: Mapping[str, Any] | None
 
     def known_customer(self) -> CustomerRef | None:
-        """CONTRACT §2.3 "Who", in order; ``None`` when a lead has to be created."""
+        """docs/spec.md#23-post-apiwebhooksappointments "Who", in order; ``None`` when a lead has to be created."""
         if self.referenced:
             return self.referenced
         if self.contact_id:

@@ -1,4 +1,4 @@
-"""Seed 002 / CONTRACT §2.3: make Dataverse hold one booking appointment as its newest event says.
+"""docs/business-steps.md#3-appointment-sync / docs/spec.md#23-post-apiwebhooksappointments: make Dataverse hold one booking appointment as its newest event says.
 
 Read once (one ``$batch``), decide, write once. Every write is conditional on what was read
 (``If-None-Match: *`` for a new row, ``If-Match: <etag>`` otherwise), so a racing delivery
@@ -125,7 +125,7 @@ async def _write(client: "DataverseClient", record: AppointmentRecord, plan: Wri
 
 
 def _replace_parties(record: AppointmentRecord) -> request_builders.Request:
-    """The party list becomes exactly ours (ref §2.9)."""
+    """The party list becomes exactly ours (docs/dataverse-webapi.md#29-activityparty)."""
     return request_builders.replace_related(ENTITY_SET, record.row_id, PARTIES, record.parties())
 
 

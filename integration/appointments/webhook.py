@@ -1,4 +1,4 @@
-"""One delivery of the appointment webhook, from raw bytes to the answer (CONTRACT §2.3).
+"""One delivery of the appointment webhook, from raw bytes to the answer (docs/spec.md#23-post-apiwebhooksappointments).
 
 The order is the security boundary: size, then signature on the raw bytes, then parsing;
 Dataverse is not touched before the signature holds.

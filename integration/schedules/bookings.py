@@ -1,4 +1,4 @@
-"""Seed 001 step 6: the bookings a schedule asks for, and what must change to get there.
+"""docs/business-steps.md#26-bookings: the bookings a schedule asks for, and what must change to get there.
 
 Booking ids are deterministic (uuid5 of source, agent, start, end and activity), so a retry
 or a re-run of the same schedule lands on the same rows: compare, write only what differs,
@@ -21,7 +21,7 @@ ENTITY_SET = "bookableresourcebookings"
 LOGICAL_NAME = "bookableresourcebooking"
 PRIMARY_KEY = "bookableresourcebookingid"
 BOOKING_SETUP_METADATA_ID = "4beb9fdb-48e9-453f-b008-5862ff902c5d"
-"""The booking setup metadata of WEM / third-party imported bookings (seed 001)."""
+"""The booking setup metadata of WEM / third-party imported bookings (docs/business-steps.md#2-wem-schedule-import)."""
 BOOKING_TYPE_SOLID = 1
 BOOKING_METHOD_MANUAL = 690970003
 NAME_MAX_LENGTH = 100
@@ -64,7 +64,7 @@ class Booking:
     setup_metadata: str = BOOKING_SETUP_METADATA_ID
 
     def body(self) -> dict[str, Any]:
-        """The Web API body, every field and bind of seed 001 step 6."""
+        """The Web API body, every field and bind of docs/business-steps.md#26-bookings."""
         body: dict[str, Any] = {
             PRIMARY_KEY: self.id,
             "name": self.name,

@@ -1,4 +1,4 @@
-"""The schedule import flow (seed 001, CONTRACT §2.4): reference data, then bookings, then removals.
+"""The schedule import flow (docs/business-steps.md#2-wem-schedule-import, docs/spec.md#24-post-apischedulesimport): reference data, then bookings, then removals.
 
 Order matters for outages: reference rows first, then creates and updates, then removals.
 Whatever step an outage interrupts, the ids are deterministic and every step compares

@@ -1,4 +1,4 @@
-"""The WEM schedule payload (CONTRACT §2.4): pydantic models and up-front validation.
+"""The WEM schedule payload (docs/spec.md#24-post-apischedulesimport): pydantic models and up-front validation.
 
 Everything wrong with a payload is reported at once, each problem by JSON path
 (``$.agents[3].segments[0].end``), so a WEM adapter fixes its export in one round and

@@ -1,4 +1,4 @@
-"""Seed 001 steps 1-5: the users, resources, activity types, statuses and plan a schedule needs.
+"""docs/business-steps.md#21-users, #22-bookable-resources, #23-shift-activity-types, #24-booking-statuses, #25-shift-plan: the users, resources, activity types, statuses and plan a schedule needs.
 
 What exists is read in as few requests as possible (``In`` filters over the names or ids the
 schedule uses); only what is missing is created, in bulk, with deterministic ids so that two

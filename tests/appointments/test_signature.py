@@ -93,7 +93,7 @@ def test_non_utf8_body_is_rejected() -> None:
 
 
 def test_signature_made_with_the_library_matches_the_spec_recipe() -> None:
-    """HMAC-SHA256 over ``id.timestamp.body`` with the base64-decoded secret (CONTRACT §2.3)."""
+    """HMAC-SHA256 over ``id.timestamp.body`` with the base64-decoded secret (docs/spec.md#23-post-apiwebhooksappointments)."""
     import base64
     import hashlib
     import hmac

@@ -1,4 +1,4 @@
-"""What the webhook answers to bad, unsigned, oversized and unknown deliveries (CONTRACT §2.3 table)."""
+"""What the webhook answers to bad, unsigned, oversized and unknown deliveries (docs/spec.md#23-post-apiwebhooksappointments table)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CONTRACT §2.3 "Who" and "What", over real HTTP against the Dataverse emulator."""
+"""docs/spec.md#23-post-apiwebhooksappointments "Who" and "What", over real HTTP against the Dataverse emulator."""
 
 from __future__ import annotations
 

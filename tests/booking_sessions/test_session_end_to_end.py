@@ -1,4 +1,4 @@
-"""CONTRACT §2.1/§2.2 end to end: handler -> Dataverse emulator -> booking sandbox, over loopback HTTP."""
+"""docs/spec.md#21-post-apibooking-sessions / #22-get-apibooking-sessionsredirect end to end: handler -> Dataverse emulator -> booking sandbox, over loopback HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CONTRACT §3 answers the app must cope with, from a scripted booking API on loopback
+"""docs/spec.md#3-the-booking-api-the-app-calls answers the app must cope with, from a scripted booking API on loopback
 (answers the booking sandbox never gives): `expiresAt` null, wrong types, redirects."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CONTRACT §2.1 and §2.2 (the ribbon button's calls) and §3 (what the booking API receives)."""
+"""docs/spec.md#21-post-apibooking-sessions and #22-get-apibooking-sessionsredirect (the ribbon button's calls) and #3-the-booking-api-the-app-calls (what the booking API receives)."""
 
 from __future__ import annotations
 
@@ -215,7 +215,7 @@ def test_function_key_required(client, app, dv) -> None:
     assert client.post(ROUTE, json=body, params={"code": app.keys.default_key}).status_code == 404
 
 
-# §2.2
+# docs/spec.md#22-get-apibooking-sessionsredirect
 
 def test_redirect_is_302_to_the_session_page(client, key, dv, booking) -> None:
     lead = seed(dv, "lead")

@@ -22,7 +22,7 @@ def apply(sender, payload):
     return answer.json()
 
 
-# §2.3
+# docs/spec.md#23-post-apiwebhooksappointments
 
 def test_crm_reference_alone_is_enough(sender, dv) -> None:
     lead = dv.create("leads", {"lastname": "Diaz", "subject": "x"})
@@ -75,7 +75,7 @@ def test_content_type_does_not_change_a_signed_json_body(sender, dv, content_typ
     assert sender.send_raw(raw, headers).status_code == 200
 
 
-# §2.1 / §2.2
+# docs/spec.md#21-post-apibooking-sessions / #22-get-apibooking-sessionsredirect
 
 def test_redirect_passes_appointment_id_for_a_reschedule(client, key, dv, booking) -> None:
     lead = dv.create("leads", {"lastname": "Diaz", "subject": "x", "emailaddress1": "a@example.com"})
@@ -133,7 +133,7 @@ def test_deeply_nested_json_is_a_clean_400(client, key, sender, dv, route) -> No
     problem(answer, (400, 413))
 
 
-# §2.4
+# docs/spec.md#24-post-apischedulesimport
 
 def test_agent_email_matches_the_user_case_insensitively(client, key, dv) -> None:
     user = dv.create("systemusers", {"lastname": "Smith", "internalemailaddress": "A.Smith@Contoso.COM"})

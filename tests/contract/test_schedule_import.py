@@ -1,4 +1,4 @@
-"""CONTRACT §2.4: the WEM schedule import, judged by the rows it leaves in Dataverse."""
+"""docs/spec.md#24-post-apischedulesimport: the WEM schedule import, judged by the rows it leaves in Dataverse."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CONTRACT §1 (settings) and §2.5 (health), from outside: start the app with given settings
+"""docs/spec.md#1-settings (settings) and #25-get-apihealth (health), from outside: start the app with given settings
 and ask it over HTTP."""
 
 from __future__ import annotations

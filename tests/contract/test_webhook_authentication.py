@@ -1,4 +1,4 @@
-"""CONTRACT §2.3: who may call the webhook (Standard Webhooks signatures) and which bodies
+"""docs/spec.md#23-post-apiwebhooksappointments: who may call the webhook (Standard Webhooks signatures) and which bodies
 it refuses. A refused call reads and writes nothing in Dataverse."""
 
 from __future__ import annotations

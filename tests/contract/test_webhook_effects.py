@@ -1,4 +1,4 @@
-"""CONTRACT §2.3 "Effect in Dataverse": who the appointment is for, what it holds, its state
+"""docs/spec.md#23-post-apiwebhooksappointments "Effect in Dataverse": who the appointment is for, what it holds, its state
 and the order of events, read back through the Web API as a Dynamics admin would."""
 
 from __future__ import annotations

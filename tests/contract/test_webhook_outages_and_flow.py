@@ -1,4 +1,4 @@
-"""CONTRACT §2.3 under Dataverse outages (503 + Retry-After, then a redelivery completes),
+"""docs/spec.md#23-post-apiwebhooksappointments under Dataverse outages (503 + Retry-After, then a redelivery completes),
 the whole booking story driven by the booking sandbox, and what the logs may not contain."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The client's concurrency limit holds requests back, and x-ms-dop-hint lowers it (ref §7).
+"""The client's concurrency limit holds requests back, and x-ms-dop-hint lowers it (docs/dataverse-webapi.md#7-service-protection).
 
 A mock transport parks every request on an event and counts how many are inside it at once,
 so the limit is observed from the wire side, not read back from the limit object.

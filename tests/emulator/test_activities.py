@@ -1,4 +1,4 @@
-"""Appointments: parties, state changes, the activitypointer view, cascades and the timeline page (ref §2.8, §2.9, §11, §12.12)."""
+"""Appointments: parties, state changes, the activitypointer view, cascades and the timeline page (docs/dataverse-webapi.md#28-appointment, #29-activityparty, #11-timeline, #1212-activities)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _appointment(api, people, parties=None) -> str:
 
 
 def test_deep_insert_creates_parties(api, dataverse, people):
-    """ref §2.9, §12.12: appointment_activity_parties in the create body; defaults Open/Free."""
+    """docs/dataverse-webapi.md#29-activityparty, #1212-activities: appointment_activity_parties in the create body; defaults Open/Free."""
     appointment = _appointment(api, people)
     row = dataverse.row("appointments", appointment)
     assert (row["statecode"], row["statuscode"]) == (0, 1)
@@ -43,7 +43,7 @@ def test_deep_insert_creates_parties(api, dataverse, people):
 
 
 def test_a_bad_party_rolls_back_the_whole_create(api, dataverse, people):
-    """ref §3.1 (deep insert is one transaction), §2.9: an invalid mask (0x80094006) leaves nothing."""
+    """docs/dataverse-webapi.md#31-create (deep insert is one transaction), #29-activityparty: an invalid mask (0x80094006) leaves nothing."""
     response = api.post("appointments", json={"subject": "x", "appointment_activity_parties": [
         {"partyid_lead@odata.bind": f"/leads({people['lead']})", "participationtypemask": 5},
         {"partyid_contact@odata.bind": f"/contacts({people['contact']})", "participationtypemask": 1},
@@ -54,7 +54,7 @@ def test_a_bad_party_rolls_back_the_whole_create(api, dataverse, people):
 
 
 def test_put_replaces_all_parties(api, dataverse, people):
-    """ref §2.9: PUT appointments(<id>)/appointment_activity_parties with {"value": [...]}."""
+    """docs/dataverse-webapi.md#29-activityparty: PUT appointments(<id>)/appointment_activity_parties with {"value": [...]}."""
     appointment = _appointment(api, people)
     replacement = {"value": [{"partyid_contact@odata.bind": f"/contacts({people['contact']})", "participationtypemask": 6}]}
     assert api.put(f"appointments({appointment})/appointment_activity_parties", json=replacement).status_code == 204
@@ -64,7 +64,7 @@ def test_put_replaces_all_parties(api, dataverse, people):
 
 
 def test_deep_insert_only_on_create(api, people):
-    """ref §2.9: parties change through PUT-replace, not in a PATCH body."""
+    """docs/dataverse-webapi.md#29-activityparty: parties change through PUT-replace, not in a PATCH body."""
     appointment = _appointment(api, people)
     response = api.patch(f"appointments({appointment})", json={"appointment_activity_parties": []})
     assert response.status_code == 400
@@ -78,7 +78,7 @@ def test_deep_insert_only_on_create(api, people):
     ({"statecode": 3, "statuscode": 6}, 3, 6),
 ])
 def test_valid_state_changes(api, dataverse, people, body, state, status):
-    """ref §2.8, §12.12: PATCH statecode/statuscode with the valid pairs (a missing half is derived)."""
+    """docs/dataverse-webapi.md#28-appointment, #1212-activities: PATCH statecode/statuscode with the valid pairs (a missing half is derived)."""
     appointment = _appointment(api, people)
     assert api.patch(f"appointments({appointment})", json=body, headers={"If-Match": "*"}).status_code == 204
     row = dataverse.row("appointments", appointment)
@@ -87,7 +87,7 @@ def test_valid_state_changes(api, dataverse, people, body, state, status):
 
 @pytest.mark.parametrize("body", [{"statecode": 2, "statuscode": 3}, {"statecode": 1, "statuscode": 1}, {"statecode": 4}, {"statuscode": 9}])
 def test_invalid_state_pairs_are_400(api, dataverse, people, body):
-    """ref §2.8: a status that does not belong to the state is refused; nothing changes."""
+    """docs/dataverse-webapi.md#28-appointment: a status that does not belong to the state is refused; nothing changes."""
     appointment = _appointment(api, people)
     before = dataverse.row("appointments", appointment)
     response = api.patch(f"appointments({appointment})", json=body)
@@ -97,7 +97,7 @@ def test_invalid_state_pairs_are_400(api, dataverse, people, body):
 
 
 def test_activitypointers_view(api, people):
-    """ref §11, §12.12: every appointment appears in activitypointers with the same id; the view is read-only."""
+    """docs/dataverse-webapi.md#11-timeline, #1212-activities: every appointment appears in activitypointers with the same id; the view is read-only."""
     appointment = _appointment(api, people)
     timeline = api.get("activitypointers", params={
         "$select": "subject,activitytypecode,scheduledstart,statecode",
@@ -110,7 +110,7 @@ def test_activitypointers_view(api, people):
 
 
 def test_deleting_an_appointment_deletes_its_parties(api, dataverse, people):
-    """ref §2.9: parties belong to their activity."""
+    """docs/dataverse-webapi.md#29-activityparty: parties belong to their activity."""
     appointment = _appointment(api, people)
     assert api.delete(f"appointments({appointment})").status_code == 204
     assert dataverse.rows("activityparties") == []
@@ -118,7 +118,7 @@ def test_deleting_an_appointment_deletes_its_parties(api, dataverse, people):
 
 
 def test_timeline_page_lists_appointments_newest_first_escaped(api, dataverse, people):
-    """ref §11 (brief: /_emulator/timeline): regarding appointments, newest first, every value escaped."""
+    """docs/dataverse-webapi.md#11-timeline (docs/emulator.md#running-it: /_emulator/timeline): regarding appointments, newest first, every value escaped."""
     for day, subject in ((20, "<b>old</b>"), (22, "new & shiny")):
         dataverse.insert("appointments", {
             "subject": subject, "location": "Room <1>", "scheduledstart": f"2026-01-{day}T10:00:00Z",

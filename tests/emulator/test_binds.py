@@ -1,4 +1,4 @@
-"""@odata.bind: navigation names, reference forms, targets and read-back (ref §2, §3.1, §3.6, §4.4, §12.4)."""
+"""@odata.bind: navigation names, reference forms, targets and read-back (docs/dataverse-webapi.md#2-tables, #31-create, #36-alternate-keys, #44-annotations, #124-binds)."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ def lead_id(api) -> str:
 
 @pytest.mark.parametrize("form", ["/leads({id})", "leads({id})", "{url}/api/data/v9.2/leads({id})"])
 def test_bind_reference_forms(api, dataverse, lead_id, form):
-    """ref §3.1, §12.4: /set(guid), set(guid) and absolute URLs bind the same lookup."""
+    """docs/dataverse-webapi.md#31-create, #124-binds: /set(guid), set(guid) and absolute URLs bind the same lookup."""
     reference = form.format(id=lead_id, url=dataverse.url)
     new_id = created_id(api.post("appointments", json={"subject": "x", "regardingobjectid_lead_appointment@odata.bind": reference}))
     assert dataverse.row("appointments", new_id)["_regardingobjectid_value"] == lead_id
 
 
 def test_bind_by_alternate_key(api, dataverse):
-    """ref §3.6: a bind may name the target by alternate key."""
+    """docs/dataverse-webapi.md#36-alternate-keys: a bind may name the target by alternate key."""
     contact_id = created_id(api.post("contacts", json={"emailaddress1": "carla@example.com"}))
     body = {"subject": "x", "regardingobjectid_contact_appointment@odata.bind": "/contacts(emailaddress1='carla@example.com')"}
     new_id = created_id(api.post("appointments", json=body))
@@ -32,7 +32,7 @@ def test_bind_by_alternate_key(api, dataverse):
 
 
 def test_navigation_names_are_case_sensitive(api, lead_id):
-    """ref §2, §8.3, §12.4: a wrongly cased navigation property is 400 0x80048d19 (undeclared property)."""
+    """docs/dataverse-webapi.md#2-tables, #83-error-codes, #124-binds: a wrongly cased navigation property is 400 0x80048d19 (undeclared property)."""
     response = api.post("appointments", json={"subject": "x", "RegardingObjectId_lead_appointment@odata.bind": f"/leads({lead_id})"})
     assert response.status_code == 400
     error = error_of(response)
@@ -40,7 +40,7 @@ def test_navigation_names_are_case_sensitive(api, lead_id):
 
 
 def test_bind_to_a_missing_row_is_404(api, dataverse):
-    """ref §8.3, §12.4: the target must exist (404 0x80040217); nothing is written."""
+    """docs/dataverse-webapi.md#83-error-codes, #124-binds: the target must exist (404 0x80040217); nothing is written."""
     response = api.post("appointments", json={"subject": "x", "regardingobjectid_lead_appointment@odata.bind": f"/leads({uuid.uuid4()})"})
     assert response.status_code == 404
     assert error_of(response)["code"] == "0x80040217"
@@ -48,7 +48,7 @@ def test_bind_to_a_missing_row_is_404(api, dataverse):
 
 
 def test_bind_to_the_wrong_table_or_set(api, lead_id):
-    """ref §8.3: a navigation bound to another table, or to an unknown set, is 400."""
+    """docs/dataverse-webapi.md#83-error-codes: a navigation bound to another table, or to an unknown set, is 400."""
     wrong_table = api.post("appointments", json={"subject": "x", "regardingobjectid_contact_appointment@odata.bind": f"/leads({lead_id})"})
     assert wrong_table.status_code == 400
     unknown_set = api.post("appointments", json={"subject": "x", "regardingobjectid_lead_appointment@odata.bind": f"/Leads({lead_id})"})
@@ -58,7 +58,7 @@ def test_bind_to_the_wrong_table_or_set(api, lead_id):
 
 
 def test_lookup_read_back_with_annotations(api, lead_id):
-    """ref §4.4: _regardingobjectid_value with lookuplogicalname, associatednavigationproperty and name."""
+    """docs/dataverse-webapi.md#44-annotations: _regardingobjectid_value with lookuplogicalname, associatednavigationproperty and name."""
     new_id = created_id(api.post("appointments", json={"subject": "x", "regardingobjectid_lead_appointment@odata.bind": f"/leads({lead_id})"}))
     row = api.get(f"appointments({new_id})", params={"$select": "_regardingobjectid_value"}, headers=ANNOTATIONS).json()
     assert row["_regardingobjectid_value"] == lead_id
@@ -70,7 +70,7 @@ def test_lookup_read_back_with_annotations(api, lead_id):
 
 
 def test_lookup_value_properties_are_read_only(api):
-    """ref §4.4: _x_value cannot be written; use the navigation bind."""
+    """docs/dataverse-webapi.md#44-annotations: _x_value cannot be written; use the navigation bind."""
     response = api.post("appointments", json={"subject": "x", "_regardingobjectid_value": str(uuid.uuid4())})
     assert response.status_code == 400
 
@@ -85,7 +85,7 @@ def _reference_rows(api) -> dict[str, str]:
 
 
 def test_bookable_resource_booking_navigation_properties(api, dataverse):
-    """ref §2.2, §2.5: every navigation property of a WEM booking, exact case, read back as _x_value."""
+    """docs/dataverse-webapi.md#22-bookableresource, #25-bookableresourcebooking: every navigation property of a WEM booking, exact case, read back as _x_value."""
     ids = _reference_rows(api)
     assert dataverse.row("bookableresources", ids["resource"])["_userid_value"] == ids["user"]
     body = {
@@ -115,14 +115,14 @@ def test_bookable_resource_booking_navigation_properties(api, dataverse):
 
 
 def test_booking_requires_its_resource(api):
-    """ref §2.5: starttime, endtime, duration and Resource are required on a booking."""
+    """docs/dataverse-webapi.md#25-bookableresourcebooking: starttime, endtime, duration and Resource are required on a booking."""
     response = api.post("bookableresourcebookings", json={"name": "x", "starttime": "2026-11-16T14:00:00Z", "endtime": "2026-11-16T16:00:00Z", "duration": 120})
     assert response.status_code == 400
     assert "Resource" in error_of(response)["message"]
 
 
 def test_ref_routes_set_and_clear_a_lookup(api, dataverse, lead_id):
-    """ref §3.2: PUT and DELETE <set>(<id>)/<nav>/$ref; a null bind also clears (UNCONFIRMED)."""
+    """docs/dataverse-webapi.md#32-update: PUT and DELETE <set>(<id>)/<nav>/$ref; a null bind also clears (UNCONFIRMED)."""
     appointment = created_id(api.post("appointments", json={"subject": "x"}))
     assert api.put(f"appointments({appointment})/regardingobjectid_lead_appointment/$ref", json={"@odata.id": f"{dataverse.url}/api/data/v9.2/leads({lead_id})"}).status_code == 204
     assert api.get(f"appointments({appointment})/regardingobjectid_lead_appointment/$ref").json()["@odata.id"].endswith(f"leads({lead_id})")

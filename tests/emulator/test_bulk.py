@@ -1,4 +1,4 @@
-"""CreateMultiple, UpdateMultiple, UpsertMultiple (ref §6, §12.9)."""
+"""CreateMultiple, UpdateMultiple, UpsertMultiple (docs/dataverse-webapi.md#6-bulk-operations, #129-bulk)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _targets(*names: str, **extra: object) -> list[dict[str, object]]:
 
 
 def test_create_multiple_returns_ids_in_order(api, dataverse):
-    """ref §6: 200 {"Ids": [...]} in the order of Targets."""
+    """docs/dataverse-webapi.md#6-bulk-operations: 200 {"Ids": [...]} in the order of Targets."""
     response = api.post("bookingstatuses/Microsoft.Dynamics.CRM.CreateMultiple", json={"Targets": _targets("a", "b", "c")})
     assert response.status_code == 200
     ids = response.json()["Ids"]
@@ -25,7 +25,7 @@ def test_create_multiple_returns_ids_in_order(api, dataverse):
 
 @pytest.mark.parametrize("action", ["CreateMultiple", "UpdateMultiple", "UpsertMultiple"])
 def test_every_target_needs_its_odata_type(api, dataverse, action):
-    """ref §6, §12.9: a target without @odata.type (or with another table's) fails the whole request."""
+    """docs/dataverse-webapi.md#6-bulk-operations, #129-bulk: a target without @odata.type (or with another table's) fails the whole request."""
     targets = _targets("a") + [{"name": "b", "status": 2}]
     assert api.post(f"bookingstatuses/Microsoft.Dynamics.CRM.{action}", json={"Targets": targets}).status_code == 400
     wrong = [{"@odata.type": "Microsoft.Dynamics.CRM.lead", "name": "c", "status": 2}]
@@ -34,7 +34,7 @@ def test_every_target_needs_its_odata_type(api, dataverse, action):
 
 
 def test_create_multiple_is_all_or_nothing(api, dataverse):
-    """ref §6: one invalid target rolls back the rest."""
+    """docs/dataverse-webapi.md#6-bulk-operations: one invalid target rolls back the rest."""
     targets = _targets("a", "b") + [{"@odata.type": TYPE, "name": "c", "status": 9}]
     response = api.post("bookingstatuses/Microsoft.Dynamics.CRM.CreateMultiple", json={"Targets": targets})
     assert response.status_code == 400
@@ -43,7 +43,7 @@ def test_create_multiple_is_all_or_nothing(api, dataverse):
 
 
 def test_update_multiple(api, dataverse):
-    """ref §6: 204; each target names its primary key; a missing row fails everything."""
+    """docs/dataverse-webapi.md#6-bulk-operations: 204; each target names its primary key; a missing row fails everything."""
     ids = [dataverse.insert("bookingstatuses", {"name": n, "status": 1}) for n in ("a", "b")]
     targets = [{"@odata.type": TYPE, "bookingstatusid": i, "status": 2} for i in ids]
     assert api.post("bookingstatuses/Microsoft.Dynamics.CRM.UpdateMultiple", json={"Targets": targets}).status_code == 204
@@ -57,7 +57,7 @@ def test_update_multiple(api, dataverse):
 
 
 def test_upsert_multiple_creates_and_updates(api, dataverse):
-    """ref §6: 204, no body; targets by primary key or by @odata.id with an alternate key."""
+    """docs/dataverse-webapi.md#6-bulk-operations: 204, no body; targets by primary key or by @odata.id with an alternate key."""
     existing = dataverse.insert("contacts", {"emailaddress1": "a@example.com", "firstname": "Old"})
     new_id = str(uuid.uuid4())
     targets = [
@@ -73,7 +73,7 @@ def test_upsert_multiple_creates_and_updates(api, dataverse):
 
 
 def test_upsert_multiple_refuses_duplicate_targets(api, dataverse):
-    """ref §6: the same record twice in one UpsertMultiple is an error; nothing is written."""
+    """docs/dataverse-webapi.md#6-bulk-operations: the same record twice in one UpsertMultiple is an error; nothing is written."""
     same = str(uuid.uuid4())
     targets = [{"@odata.type": TYPE, "bookingstatusid": same, "name": "a", "status": 2}] * 2
     assert api.post("bookingstatuses/Microsoft.Dynamics.CRM.UpsertMultiple", json={"Targets": targets}).status_code == 400
@@ -81,6 +81,6 @@ def test_upsert_multiple_refuses_duplicate_targets(api, dataverse):
 
 
 def test_unknown_action_and_empty_targets(api):
-    """ref §6: only the three actions exist; Targets must be a non-empty array."""
+    """docs/dataverse-webapi.md#6-bulk-operations: only the three actions exist; Targets must be a non-empty array."""
     assert api.post("bookingstatuses/Microsoft.Dynamics.CRM.DeleteMultiple", json={"Targets": []}).status_code == 404
     assert api.post("bookingstatuses/Microsoft.Dynamics.CRM.CreateMultiple", json={"Targets": []}).status_code == 400

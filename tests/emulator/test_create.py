@@ -1,4 +1,4 @@
-"""Create: status codes, keys, validation and stored values (ref §3.1, §3.6, §8.3, §10, §12.2, §12.5, §12.7)."""
+"""Create: status codes, keys, validation and stored values (docs/dataverse-webapi.md#31-create, #36-alternate-keys, #83-error-codes, #10-dates-and-times, #122-create, #125-validation, #127-dates)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from tests.emulator.web_api import REPRESENTATION, created_id, error_of
 
 
 def test_create_answers_204_with_the_entity_id(api, dataverse):
-    """ref §3.1, §12.2: 204, no body, OData-EntityId naming the new row."""
+    """docs/dataverse-webapi.md#31-create, #122-create: 204, no body, OData-EntityId naming the new row."""
     response = api.post("leads", json={"firstname": "Ana", "lastname": "Diaz", "subject": "Mortgage"})
     assert response.content == b""
     new_id = created_id(response)
@@ -20,7 +20,7 @@ def test_create_answers_204_with_the_entity_id(api, dataverse):
 
 
 def test_return_representation_answers_201_with_the_row(api):
-    """ref §3.1: 201 + body + Preference-Applied, and no OData-EntityId; $select applies."""
+    """docs/dataverse-webapi.md#31-create: 201 + body + Preference-Applied, and no OData-EntityId; $select applies."""
     response = api.post(
         "contacts", params={"$select": "firstname"}, json={"firstname": "Carla"}, headers=REPRESENTATION
     )
@@ -33,7 +33,7 @@ def test_return_representation_answers_201_with_the_row(api):
 
 
 def test_client_supplied_primary_key_and_duplicate(api):
-    """ref §3.1, §12.2: a client-supplied id is kept; the same id again is 412 0x80040237."""
+    """docs/dataverse-webapi.md#31-create, #122-create: a client-supplied id is kept; the same id again is 412 0x80040237."""
     booking_id = str(uuid.uuid4())
     body = {"bookingstatusid": booking_id, "name": "Committed", "status": 2}
     assert created_id(api.post("bookingstatuses", json=body)) == booking_id
@@ -43,7 +43,7 @@ def test_client_supplied_primary_key_and_duplicate(api):
 
 
 def test_alternate_key_duplicate_is_412(api):
-    """ref §3.6, §12.2: a second contact with the same key value is 412 0x80060892, compared case-insensitively."""
+    """docs/dataverse-webapi.md#36-alternate-keys, #122-create: a second contact with the same key value is 412 0x80060892, compared case-insensitively."""
     created_id(api.post("contacts", json={"emailaddress1": "ana@example.com"}))
     response = api.post("contacts", json={"emailaddress1": "ANA@example.com"})
     assert response.status_code == 412
@@ -51,7 +51,7 @@ def test_alternate_key_duplicate_is_412(api):
 
 
 def test_unknown_property_is_400(api, dataverse):
-    """ref §3.1, §12.5: 'Invalid property ... was found in entity ...' and nothing stored."""
+    """docs/dataverse-webapi.md#31-create, #125-validation: 'Invalid property ... was found in entity ...' and nothing stored."""
     response = api.post("leads", json={"firstname": "A", "nickname": "x"})
     assert response.status_code == 400
     assert error_of(response)["message"] == (
@@ -71,19 +71,19 @@ def test_unknown_property_is_400(api, dataverse):
     ],
 )
 def test_option_sets_and_lengths_are_validated(api, entity_set, body, code):
-    """ref §2, §8.3, §12.5: out-of-range option values and over-long strings are 400 with their codes."""
+    """docs/dataverse-webapi.md#2-tables, #83-error-codes, #125-validation: out-of-range option values and over-long strings are 400 with their codes."""
     response = api.post(entity_set, json=body)
     assert response.status_code == 400
     assert error_of(response)["code"] == code
 
 
 def test_maximum_lengths_are_inclusive(api):
-    """ref §2.8: subject may be exactly 200 characters."""
+    """docs/dataverse-webapi.md#28-appointment: subject may be exactly 200 characters."""
     assert api.post("appointments", json={"subject": "s" * 200}).status_code == 204
 
 
 def test_system_required_columns(api):
-    """ref §2.2: timezone and resourcetype are required on a bookable resource."""
+    """docs/dataverse-webapi.md#22-bookableresource: timezone and resourcetype are required on a bookable resource."""
     response = api.post("bookableresources", json={"name": "Alex", "resourcetype": 3})
     assert response.status_code == 400
     assert "timezone" in error_of(response)["message"]
@@ -91,7 +91,7 @@ def test_system_required_columns(api):
 
 
 def test_wrong_json_types_are_400(api):
-    """ref §8.3: a value of the wrong type cannot be converted."""
+    """docs/dataverse-webapi.md#83-error-codes: a value of the wrong type cannot be converted."""
     assert api.post("leads", json={"firstname": 5}).status_code == 400
     assert api.post("bookingstatuses", json={"name": "x", "status": "2"}).status_code == 400
     assert api.post("systemusers", json={"isdisabled": "no"}).status_code == 400
@@ -110,19 +110,19 @@ def test_wrong_json_types_are_400(api):
     ],
 )
 def test_dates_are_normalised_to_utc(api, sent, stored):
-    """ref §10, §12.7: DateTimeOffset input with any offset is stored and returned as UTC ...Z."""
+    """docs/dataverse-webapi.md#10-dates-and-times, #127-dates: DateTimeOffset input with any offset is stored and returned as UTC ...Z."""
     response = api.post("appointments", json={"subject": "x", "scheduledstart": sent}, headers=REPRESENTATION)
     assert response.json()["scheduledstart"] == stored
 
 
 def test_malformed_dates_are_400(api):
-    """ref §10: a malformed or pre-1753 date is rejected."""
+    """docs/dataverse-webapi.md#10-dates-and-times: a malformed or pre-1753 date is rejected."""
     for value in ("tomorrow", "2026-13-01T00:00:00Z", "1700-01-01T00:00:00Z", "2026-01-20"):
         assert api.post("appointments", json={"scheduledstart": value}).status_code == 400, value
 
 
 def test_state_is_not_valid_for_create(api):
-    """ref §2.8: statecode is not valid for create; the row is created Open and then PATCHed."""
+    """docs/dataverse-webapi.md#28-appointment: statecode is not valid for create; the row is created Open and then PATCHed."""
     response = api.post("appointments", json={"subject": "x", "statecode": 2, "statuscode": 4})
     assert response.status_code == 400
     error_of(response)
@@ -131,7 +131,7 @@ def test_state_is_not_valid_for_create(api):
 
 
 def test_appointment_duration_is_derived(api):
-    """ref §2.8: scheduleddurationminutes follows start and end."""
+    """docs/dataverse-webapi.md#28-appointment: scheduleddurationminutes follows start and end."""
     body = {"subject": "x", "scheduledstart": "2026-01-20T15:00:00Z", "scheduledend": "2026-01-20T15:45:00Z"}
     assert api.post("appointments", json=body, headers=REPRESENTATION).json()["scheduleddurationminutes"] == 45
 

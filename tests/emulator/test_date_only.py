@@ -1,4 +1,4 @@
-"""DateOnly custom columns: "YYYY-MM-DD" in and out, a date-time refused (ref §10, §12.7).
+"""DateOnly custom columns: "YYYY-MM-DD" in and out, a date-time refused (docs/dataverse-webapi.md#10-dates-and-times, #127-dates).
 
 The shared emulator has no DateOnly column the integration writes, so this module starts its
 own with ``custom_columns={"appointment": {"new_day": "date"}}``.
@@ -30,7 +30,7 @@ def api(emulator: DataverseEmulator) -> Iterator[httpx.Client]:
 
 
 def test_a_date_only_value_round_trips(api, emulator):
-    """ref §10: Edm.Date, "YYYY-MM-DD", no time and no conversion."""
+    """docs/dataverse-webapi.md#10-dates-and-times: Edm.Date, "YYYY-MM-DD", no time and no conversion."""
     created = api.post("appointments", json={"subject": "x", "new_day": "2025-03-03"}, headers=REPRESENTATION)
     assert created.status_code == 201, created.text
     assert created.json()["new_day"] == "2025-03-03"
@@ -46,7 +46,7 @@ def test_a_date_only_value_round_trips(api, emulator):
 
 @pytest.mark.parametrize("value", ["2025-03-03T00:00:00Z", "2025-03-03T08:00:00+01:00", "2025-03-03T08:00:00"])
 def test_a_date_time_is_refused_for_a_date_only_column(api, emulator, value):
-    """ref §10, §12.7: a DateOnly column takes no time part: 400, nothing written."""
+    """docs/dataverse-webapi.md#10-dates-and-times, #127-dates: a DateOnly column takes no time part: 400, nothing written."""
     response = api.post("appointments", json={"subject": "x", "new_day": value})
     assert response.status_code == 400, response.text
     assert "Edm.Date" in error_of(response)["message"]
@@ -61,7 +61,7 @@ def test_a_date_time_is_refused_for_a_date_only_column(api, emulator, value):
 
 @pytest.mark.parametrize("value", ["2025-02-30", "03/03/2025", "2025-3-3", 20250303])
 def test_a_malformed_date_is_refused(api, value):
-    """ref §10: malformed values are rejected with 400."""
+    """docs/dataverse-webapi.md#10-dates-and-times: malformed values are rejected with 400."""
     response = api.post("appointments", json={"subject": "x", "new_day": value})
     assert response.status_code == 400, response.text
     error_of(response)

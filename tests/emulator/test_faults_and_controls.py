@@ -1,4 +1,4 @@
-"""The control surface: faults, latency, the request log, seeding and thread safety (ref §7, §9, §12.10)."""
+"""The control surface: faults, latency, the request log, seeding and thread safety (docs/dataverse-webapi.md#7-service-protection, #9-other-headers, #1210-throttling)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.support import loopback
 
 @pytest.mark.parametrize("code", ["0x80072322", "0x80072321", "0x80072326"])
 def test_throttle_answers_429_with_retry_after(api, dataverse, code):
-    """ref §7, §12.10: 429, Retry-After in seconds, the service-protection code; then normal service."""
+    """docs/dataverse-webapi.md#7-service-protection, #1210-throttling: 429, Retry-After in seconds, the service-protection code; then normal service."""
     dataverse.faults.throttle(2, retry_after=3, code=code)
     for _ in range(2):
         response = api.get("leads")
@@ -26,7 +26,7 @@ def test_throttle_answers_429_with_retry_after(api, dataverse, code):
 
 
 def test_fail_answers_the_given_status(api, dataverse):
-    """ref §8.2: a scripted 5xx with a Dataverse error body; the write does not happen."""
+    """docs/dataverse-webapi.md#82-status-codes: a scripted 5xx with a Dataverse error body; the write does not happen."""
     dataverse.faults.fail(1, status=502)
     response = api.post("leads", json={"firstname": "A"})
     assert response.status_code == 502

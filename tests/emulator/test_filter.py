@@ -1,4 +1,4 @@
-"""$filter: a real parser over every operator, function and literal the reference lists (ref §4.1, §4.2, §12.6)."""
+"""$filter: a real parser over every operator, function and literal the reference lists (docs/dataverse-webapi.md#41-query-options, #42-string-literals, #126-reads)."""
 
 from __future__ import annotations
 
@@ -61,12 +61,12 @@ def names(api, expression: str, **params: str) -> list[str]:
     ],
 )
 def test_operators_functions_and_precedence(api, contacts, expression, expected):
-    """ref §4.1, §4.2: comparison, logical operators with precedence, functions, case-insensitive strings."""
+    """docs/dataverse-webapi.md#41-query-options, #42-string-literals: comparison, logical operators with precedence, functions, case-insensitive strings."""
     assert names(api, expression) == expected
 
 
 def test_guid_literals_and_lookup_properties(api, dataverse, contacts):
-    """ref §4.1: GUIDs unquoted; lookups filtered by _x_value; a quoted GUID is a type error."""
+    """docs/dataverse-webapi.md#41-query-options: GUIDs unquoted; lookups filtered by _x_value; a quoted GUID is a type error."""
     appointment = dataverse.insert("appointments", {"subject": "x", "regardingobjectid_contact_appointment@odata.bind": f"/contacts({contacts['Ben']})"})
     dataverse.insert("appointments", {"subject": "y"})
     found = api.get("appointments", params={"$filter": f"_regardingobjectid_value eq {contacts['Ben'].upper()}"}).json()["value"]
@@ -78,7 +78,7 @@ def test_guid_literals_and_lookup_properties(api, dataverse, contacts):
 
 
 def test_date_literals_compare_in_utc(api, dataverse):
-    """ref §4.1, §10: unquoted ISO date-times with offsets compare as UTC instants."""
+    """docs/dataverse-webapi.md#41-query-options, #10-dates-and-times: unquoted ISO date-times with offsets compare as UTC instants."""
     for hour in (8, 12, 16):
         dataverse.insert("appointments", {"subject": f"h{hour}", "scheduledstart": f"2026-03-01T{hour:02d}:00:00Z"})
     response = api.get(
@@ -89,7 +89,7 @@ def test_date_literals_compare_in_utc(api, dataverse):
 
 
 def test_number_and_boolean_literals(api, dataverse):
-    """ref §4.1: numbers and true/false."""
+    """docs/dataverse-webapi.md#41-query-options: numbers and true/false."""
     dataverse.insert("systemusers", {"fullname": "On", "isdisabled": False})
     dataverse.insert("systemusers", {"fullname": "Off", "isdisabled": True})
     only_inserted = "(fullname eq 'On' or fullname eq 'Off')"  # the seeded caller is enabled too
@@ -101,7 +101,7 @@ def test_number_and_boolean_literals(api, dataverse):
 
 
 def test_parameter_aliases(api, contacts):
-    """ref §4.2: $filter=contains(name,@p1)&@p1='...'."""
+    """docs/dataverse-webapi.md#42-string-literals: $filter=contains(name,@p1)&@p1='...'."""
     assert names(api, "contains(lastname,@p1)", **{"@p1": "'o''n'"}) == ["Ben"]
 
 
@@ -120,7 +120,7 @@ def test_parameter_aliases(api, contacts):
     ],
 )
 def test_bad_filters_are_400(api, contacts, expression, fragment):
-    """ref §4.2, §8.3: syntax, type and name errors are 400 with a message, never a 500."""
+    """docs/dataverse-webapi.md#42-string-literals, #83-error-codes: syntax, type and name errors are 400 with a message, never a 500."""
     response = api.get("contacts", params={"$filter": expression})
     assert response.status_code == 400
     assert fragment in error_of(response)["message"]
@@ -129,7 +129,7 @@ def test_bad_filters_are_400(api, contacts, expression, fragment):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.text(alphabet=st.sampled_from("ab'O ,()=&+%/#?é"), min_size=1, max_size=12))
 def test_any_string_round_trips_through_a_quoted_literal(api, dataverse, value):
-    """ref §4.2: doubling quotes and percent-encoding find exactly the row, whatever the characters."""
+    """docs/dataverse-webapi.md#42-string-literals: doubling quotes and percent-encoding find exactly the row, whatever the characters."""
     dataverse.reset()
     target = dataverse.insert("leads", {"lastname": value})
     dataverse.insert("leads", {"lastname": value + "x"})
@@ -139,7 +139,7 @@ def test_any_string_round_trips_through_a_quoted_literal(api, dataverse, value):
 
 
 def test_filters_see_only_their_table(api, dataverse):
-    """ref §4.1: a row id from another table never matches."""
+    """docs/dataverse-webapi.md#41-query-options: a row id from another table never matches."""
     lead = dataverse.insert("leads", {"firstname": "X"})
     assert api.get("contacts", params={"$filter": f"contactid eq {lead}"}).json()["value"] == []
     assert uuid.UUID(lead)

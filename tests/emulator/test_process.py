@@ -1,4 +1,4 @@
-"""The emulator as its own process: CLI options, admin controls over HTTP, the data file (brief; ref §12)."""
+"""The emulator as its own process: CLI options, admin controls over HTTP, the data file (docs/emulator.md#running-it, docs/dataverse-webapi.md#12-emulator-checklist)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reads: $select, $orderby, $top, $count, $expand, paging and annotations (ref §4.1, §4.3-§4.5, §12.6)."""
+"""Reads: $select, $orderby, $top, $count, $expand, paging and annotations (docs/dataverse-webapi.md#41-query-options, #43-paging to #45-response-shapes, #126-reads)."""
 
 from __future__ import annotations
 
@@ -15,28 +15,28 @@ def twelve_leads(dataverse) -> list[str]:
 
 
 def test_select_keeps_the_key_and_etag(api, twelve_leads):
-    """ref §4.1, §4.5: $select returns the chosen columns plus the primary key and @odata.etag."""
+    """docs/dataverse-webapi.md#41-query-options, #45-response-shapes: $select returns the chosen columns plus the primary key and @odata.etag."""
     body = api.get("leads", params={"$select": "firstname", "$top": "1"}).json()
     assert body["@odata.context"].endswith("$metadata#leads(firstname)")
     assert set(body["value"][0]) == {"@odata.etag", "firstname", "leadid"}
 
 
 def test_without_select_every_column_is_returned(api, twelve_leads):
-    """ref §4.5: unselected reads carry every column, nulls included."""
+    """docs/dataverse-webapi.md#45-response-shapes: unselected reads carry every column, nulls included."""
     row = api.get(f"leads({twelve_leads[0]})").json()
     assert {"firstname", "lastname", "fullname", "emailaddress1", "telephone1", "subject", "statecode", "statuscode"} <= set(row)
     assert row["emailaddress1"] is None
 
 
 def test_unknown_select_column_is_400(api):
-    """ref §4.1, §8.3: 'Could not find a property named ...'."""
+    """docs/dataverse-webapi.md#41-query-options, #83-error-codes: 'Could not find a property named ...'."""
     response = api.get("leads", params={"$select": "firstname,nickname"})
     assert response.status_code == 400
     assert error_of(response)["message"] == "Could not find a property named 'nickname' on type 'Microsoft.Dynamics.CRM.lead'."
 
 
 def test_orderby_and_top(api, twelve_leads):
-    """ref §4.1: $orderby with several keys and directions; $top limits the rows."""
+    """docs/dataverse-webapi.md#41-query-options: $orderby with several keys and directions; $top limits the rows."""
     rows = api.get("leads", params={"$select": "firstname,lastname", "$orderby": "lastname desc,firstname asc", "$top": "3"}).json()["value"]
     assert [(r["lastname"], r["firstname"]) for r in rows] == [("Same", "L01"), ("Same", "L03"), ("Same", "L05")]
     assert api.get("leads", params={"$orderby": "nickname"}).status_code == 400
@@ -44,7 +44,7 @@ def test_orderby_and_top(api, twelve_leads):
 
 
 def test_count(api, twelve_leads):
-    """ref §4.1: $count=true adds @odata.count; <set>/$count is plain text."""
+    """docs/dataverse-webapi.md#41-query-options: $count=true adds @odata.count; <set>/$count is plain text."""
     body = api.get("leads", params={"$count": "true", "$filter": "lastname eq 'Same'", "$top": "2"}).json()
     assert body["@odata.count"] == 6 and len(body["value"]) == 2
     text = api.get("leads/$count")
@@ -53,14 +53,14 @@ def test_count(api, twelve_leads):
 
 @pytest.mark.parametrize("option", ["$skip", "$search", "$levels"])
 def test_unsupported_options_are_400(api, option):
-    """ref §4.1, §12.6: $skip (and $search, $levels) are not supported."""
+    """docs/dataverse-webapi.md#41-query-options, #126-reads: $skip (and $search, $levels) are not supported."""
     response = api.get("leads", params={option: "1"})
     assert response.status_code == 400
     assert option in error_of(response)["message"]
 
 
 def test_paging_with_maxpagesize_and_next_link(api, twelve_leads):
-    """ref §4.3, §12.6: odata.maxpagesize pages; @odata.nextLink is followed as-is until absent."""
+    """docs/dataverse-webapi.md#43-paging, #126-reads: odata.maxpagesize pages; @odata.nextLink is followed as-is until absent."""
     headers = {"Prefer": "odata.maxpagesize=5"}
     url = "leads?$select=firstname&$filter=statecode eq 0&$orderby=firstname"
     seen, pages = [], 0
@@ -81,18 +81,18 @@ def test_paging_with_maxpagesize_and_next_link(api, twelve_leads):
 
 
 def test_top_and_maxpagesize_do_not_page(api, twelve_leads):
-    """ref §4.3: $top limits the total and no nextLink is given."""
+    """docs/dataverse-webapi.md#43-paging: $top limits the total and no nextLink is given."""
     body = api.get("leads", params={"$top": "8"}, headers={"Prefer": "odata.maxpagesize=5"}).json()
     assert len(body["value"]) == 8 and "@odata.nextLink" not in body
 
 
 def test_bad_skiptoken_is_400(api, twelve_leads):
-    """ref §4.3: the skiptoken is opaque; a forged one is refused."""
+    """docs/dataverse-webapi.md#43-paging: the skiptoken is opaque; a forged one is refused."""
     assert api.get("leads", params={"$skiptoken": "nonsense"}).status_code == 400
 
 
 def test_formatted_values_and_preference_applied(api, dataverse):
-    """ref §4.4: FormattedValue for option sets and dates; Preference-Applied echoes the annotations."""
+    """docs/dataverse-webapi.md#44-annotations: FormattedValue for option sets and dates; Preference-Applied echoes the annotations."""
     appointment = dataverse.insert("appointments", {"subject": "x", "scheduledstart": "2026-01-20T15:05:00Z"})
     response = api.get(f"appointments({appointment})", params={"$select": "statecode,statuscode,scheduledstart"}, headers=ANNOTATIONS)
     row = response.json()
@@ -108,7 +108,7 @@ def test_formatted_values_and_preference_applied(api, dataverse):
 
 
 def test_expand_single_valued_navigation(api, dataverse):
-    """ref §4.1, §12.6: $expand=Resource($select=name) nests the target row."""
+    """docs/dataverse-webapi.md#41-query-options, #126-reads: $expand=Resource($select=name) nests the target row."""
     user = dataverse.insert("systemusers", {"fullname": "Alex"})
     resource = dataverse.insert("bookableresources", {"name": "Alex", "resourcetype": 3, "timezone": 85, "UserId@odata.bind": f"/systemusers({user})"})
     dataverse.insert("bookableresourcebookings", {"name": "b", "starttime": "2026-11-16T14:00:00Z", "endtime": "2026-11-16T15:00:00Z", "duration": 60, "Resource@odata.bind": f"/bookableresources({resource})"})
@@ -121,7 +121,7 @@ def test_expand_single_valued_navigation(api, dataverse):
 
 
 def test_expand_collection_valued_navigation(api, dataverse):
-    """ref §4.1: collection expands take $select;$filter;$orderby;$top."""
+    """docs/dataverse-webapi.md#41-query-options: collection expands take $select;$filter;$orderby;$top."""
     lead = dataverse.insert("leads", {"firstname": "A"})
     for subject in ("b", "a", "c"):
         dataverse.insert("appointments", {"subject": subject, "regardingobjectid_lead_appointment@odata.bind": f"/leads({lead})"})

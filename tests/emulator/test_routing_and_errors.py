@@ -1,4 +1,4 @@
-"""Routing, entity set names and the error shape (ref §1.1, §8, §12.1, §12.11)."""
+"""Routing, entity set names and the error shape (docs/dataverse-webapi.md#11-url-shape, #8-errors, #121-routing, #1211-error-shape)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from tests.emulator.web_api import error_of
 
 
 def test_entity_set_names_are_case_sensitive(api):
-    """ref §1.1, §12.1: an unknown or wrongly cased set gives 404 'Resource not found for the segment'."""
+    """docs/dataverse-webapi.md#11-url-shape, #121-routing: an unknown or wrongly cased set gives 404 'Resource not found for the segment'."""
     response = api.get("Leads")
     assert response.status_code == 404
     error = error_of(response)
@@ -18,7 +18,7 @@ def test_entity_set_names_are_case_sensitive(api):
 
 
 def test_every_table_of_the_reference_is_served(api):
-    """ref §2.1: the entity sets of the integration's tables."""
+    """docs/dataverse-webapi.md#21-table-summary: the entity sets of the integration's tables."""
     names = {item["name"] for item in api.get("").json()["value"]}
     assert {
         "systemusers", "leads", "contacts", "appointments", "activityparties", "activitypointers",
@@ -30,7 +30,7 @@ def test_every_table_of_the_reference_is_served(api):
 
 
 def test_responses_carry_service_headers(api):
-    """ref §7, §9, §12.10-11: OData-Version, x-ms-service-request-id, x-ms-dop-hint, JSON with minimal metadata."""
+    """docs/dataverse-webapi.md#7-service-protection, #9-other-headers, #1210-throttling to #1211-error-shape: OData-Version, x-ms-service-request-id, x-ms-dop-hint, JSON with minimal metadata."""
     response = api.get("leads")
     assert response.headers["OData-Version"] == "4.0"
     assert uuid.UUID(response.headers["x-ms-service-request-id"])
@@ -41,7 +41,7 @@ def test_responses_carry_service_headers(api):
 
 
 def test_errors_are_json_even_for_unknown_routes(api, dataverse):
-    """ref §8.1: errors are always {"error": {"code", "message"}}."""
+    """docs/dataverse-webapi.md#81-error-body: errors are always {"error": {"code", "message"}}."""
     response = api.get(f"leads({uuid.uuid4()})/nosuchthing")
     assert response.status_code == 404
     error_of(response)
@@ -51,21 +51,21 @@ def test_errors_are_json_even_for_unknown_routes(api, dataverse):
 
 
 def test_wrong_method_on_a_collection(api):
-    """ref §8.2: a method a route does not support is refused with a JSON error."""
+    """docs/dataverse-webapi.md#82-status-codes: a method a route does not support is refused with a JSON error."""
     response = api.patch("leads", json={})
     assert response.status_code == 405
     error_of(response)
 
 
 def test_alternate_key_definitions_are_listed(api):
-    """ref §3.7, §12.1 (optional route): EntityDefinitions(LogicalName='contact')/Keys."""
+    """docs/dataverse-webapi.md#37-defining-alternate-keys, #121-routing (optional route): EntityDefinitions(LogicalName='contact')/Keys."""
     keys = api.get("EntityDefinitions(LogicalName='contact')/Keys").json()["value"]
     assert [k["KeyAttributes"] for k in keys] == [["emailaddress1"]]
     assert api.get("EntityDefinitions(LogicalName='nosuch')/Keys").status_code == 404
 
 
 def test_metadata_document_names_navigation_properties(api):
-    """ref §1.1, §2.5: $metadata declares the case-sensitive navigation properties."""
+    """docs/dataverse-webapi.md#11-url-shape, #25-bookableresourcebooking: $metadata declares the case-sensitive navigation properties."""
     response = api.get("$metadata")
     assert response.status_code == 200
     assert 'NavigationProperty Name="msdyn_BookingSetupMetadataId"' in response.text

@@ -1,4 +1,4 @@
-"""PATCH upsert, conditional headers, ETags, alternate keys, delete (ref §3.2-§3.6, §12.3)."""
+"""PATCH upsert, conditional headers, ETags, alternate keys, delete (docs/dataverse-webapi.md#32-update to #36-alternate-keys, #123-update-and-upsert)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def etag_of(api, path: str) -> str:
 
 
 def test_patch_without_conditions_creates_then_updates(api, dataverse):
-    """ref §3.2, §3.4: PATCH is an upsert; 204 both times; the id in the URL is kept."""
+    """docs/dataverse-webapi.md#32-update, #34-conditional-requests: PATCH is an upsert; 204 both times; the id in the URL is kept."""
     row_id = str(uuid.uuid4())
     assert api.patch(f"leads({row_id})", json={"firstname": "Ana"}).status_code == 204
     assert api.patch(f"leads({row_id})", json={"lastname": "Diaz"}).status_code == 204
@@ -24,7 +24,7 @@ def test_patch_without_conditions_creates_then_updates(api, dataverse):
 
 
 def test_upsert_representation_tells_created_from_updated(api):
-    """ref §3.5, §12.3: return=representation gives 201 when created and 200 when updated."""
+    """docs/dataverse-webapi.md#35-upsert-by-key, #123-update-and-upsert: return=representation gives 201 when created and 200 when updated."""
     row_id = str(uuid.uuid4())
     assert api.patch(f"contacts({row_id})", json={"firstname": "A"}, headers=REPRESENTATION).status_code == 201
     updated = api.patch(f"contacts({row_id})", json={"firstname": "B"}, headers=REPRESENTATION)
@@ -32,7 +32,7 @@ def test_upsert_representation_tells_created_from_updated(api):
 
 
 def test_if_match_star_is_a_strict_update(api, dataverse):
-    """ref §3.4: If-Match: * on a missing row is 404 0x80040217 and creates nothing."""
+    """docs/dataverse-webapi.md#34-conditional-requests: If-Match: * on a missing row is 404 0x80040217 and creates nothing."""
     response = api.patch(f"leads({uuid.uuid4()})", json={"firstname": "A"}, headers={"If-Match": "*"})
     assert response.status_code == 404
     assert error_of(response)["code"] == "0x80040217"
@@ -40,7 +40,7 @@ def test_if_match_star_is_a_strict_update(api, dataverse):
 
 
 def test_if_none_match_star_is_a_strict_create(api):
-    """ref §3.4: If-None-Match: * on an existing row is 412 0x80040237."""
+    """docs/dataverse-webapi.md#34-conditional-requests: If-None-Match: * on an existing row is 412 0x80040237."""
     row_id = created_id(api.post("leads", json={"firstname": "A"}))
     response = api.patch(f"leads({row_id})", json={"firstname": "B"}, headers={"If-None-Match": "*"})
     assert response.status_code == 412
@@ -49,7 +49,7 @@ def test_if_none_match_star_is_a_strict_create(api):
 
 
 def test_etags_change_on_every_write_and_guard_updates(api):
-    """ref §3.4, §12.3: W/"n" ETags, bumped by each write; a stale one gives 412 0x80060882."""
+    """docs/dataverse-webapi.md#34-conditional-requests, #123-update-and-upsert: W/"n" ETags, bumped by each write; a stale one gives 412 0x80060882."""
     row_id = created_id(api.post("leads", json={"firstname": "A"}))
     first = etag_of(api, f"leads({row_id})")
     assert first.startswith('W/"')
@@ -65,7 +65,7 @@ def test_etags_change_on_every_write_and_guard_updates(api):
 
 
 def test_conditional_get_answers_304(api):
-    """ref §3.4: GET with If-None-Match of the current ETag is 304."""
+    """docs/dataverse-webapi.md#34-conditional-requests: GET with If-None-Match of the current ETag is 304."""
     row_id = created_id(api.post("leads", json={"firstname": "A"}))
     tag = etag_of(api, f"leads({row_id})")
     assert api.get(f"leads({row_id})", headers={"If-None-Match": tag}).status_code == 304
@@ -74,7 +74,7 @@ def test_conditional_get_answers_304(api):
 
 
 def test_delete(api, dataverse):
-    """ref §3.3: DELETE is 204, then 404 0x80040217."""
+    """docs/dataverse-webapi.md#33-delete: DELETE is 204, then 404 0x80040217."""
     row_id = created_id(api.post("leads", json={"firstname": "A"}))
     assert api.delete(f"leads({row_id})").status_code == 204
     again = api.delete(f"leads({row_id})")
@@ -84,7 +84,7 @@ def test_delete(api, dataverse):
 
 
 def test_alternate_key_urls(api, dataverse):
-    """ref §3.5, §3.6: GET, PATCH-upsert and DELETE by contacts(emailaddress1='...')."""
+    """docs/dataverse-webapi.md#35-upsert-by-key, #36-alternate-keys: GET, PATCH-upsert and DELETE by contacts(emailaddress1='...')."""
     path = "contacts(emailaddress1='o''brien@example.com')"
     missing = api.get(path)
     assert missing.status_code == 404
@@ -103,14 +103,14 @@ def test_alternate_key_urls(api, dataverse):
 
 @pytest.mark.parametrize("value", ["a+b@example.com", "a/b@example.com", "a:b", "50%", "a&b", "a*b"])
 def test_unsupported_characters_in_key_values(api, value):
-    """ref §3.6: / < > * % & : \\ ? + are refused in key values (use $filter instead)."""
+    """docs/dataverse-webapi.md#36-alternate-keys: / < > * % & : \\ ? + are refused in key values (use $filter instead)."""
     response = api.get("contacts(emailaddress1='" + value.replace("%", "%25").replace("&", "%26").replace("+", "%2B") + "')")
     assert response.status_code == 400
     error_of(response)
 
 
 def test_keys_must_match_a_declared_key(api):
-    """ref §3.6: unknown key names or a non-GUID id are 400; systemusers(systemuserid=...) is refused."""
+    """docs/dataverse-webapi.md#36-alternate-keys: unknown key names or a non-GUID id are 400; systemusers(systemuserid=...) is refused."""
     assert api.get("contacts(firstname='A')").status_code == 400
     assert api.get("leads(12)").status_code == 400
     assert api.get(f"systemusers(systemuserid={uuid.uuid4()})").status_code == 400
@@ -119,7 +119,7 @@ def test_keys_must_match_a_declared_key(api):
 
 
 def test_single_property_read_write_clear(api):
-    """ref §3.2: GET/PUT/DELETE <set>(<id>)/<property>."""
+    """docs/dataverse-webapi.md#32-update: GET/PUT/DELETE <set>(<id>)/<property>."""
     row_id = created_id(api.post("leads", json={"firstname": "A", "telephone1": "+1555"}))
     assert api.get(f"leads({row_id})/telephone1").json()["value"] == "+1555"
     assert api.put(f"leads({row_id})/telephone1", json={"value": "+1666"}).status_code == 204
@@ -129,7 +129,7 @@ def test_single_property_read_write_clear(api):
 
 
 def test_primary_key_in_body_must_match_the_url(api):
-    """ref §3.2: a body naming another row is refused."""
+    """docs/dataverse-webapi.md#32-update: a body naming another row is refused."""
     row_id = created_id(api.post("leads", json={"firstname": "A"}))
     response = api.patch(f"leads({row_id})", json={"leadid": str(uuid.uuid4()), "firstname": "B"})
     assert response.status_code == 400

@@ -1,6 +1,6 @@
 """POST /api/webhooks/appointments through the DevHost while Dataverse fails at each step.
 
-The promise (CONTRACT §2.3): the sender hears 503/504 + Retry-After when it should deliver
+The promise (docs/spec.md#23-post-apiwebhooksappointments): the sender hears 503/504 + Retry-After when it should deliver
 again, nothing is left half-written, and after the fault a redelivery leaves exactly one
 lead and one appointment, in the newest state.
 """

@@ -1,4 +1,4 @@
-"""What every answer to hostile input must look like (CONTRACT §2)."""
+"""What every answer to hostile input must look like (docs/spec.md#2-http-api)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Randomly broken schedule imports: answered by the contract, and nothing written from an invalid one.
 
-An import is validated whole before any write (CONTRACT §2.4: every problem listed, by JSON
+An import is validated whole before any write (docs/spec.md#24-post-apischedulesimport: every problem listed, by JSON
 path), so a 400 must leave Dataverse without a single write.
 """
 

@@ -3,7 +3,7 @@
 Requests come from the spec (positive and negative generation, the spec's examples first),
 go over real HTTP to the app, and the app talks to the Dataverse emulator and the booking
 sandbox. Webhook bodies are signed with the current secret so they reach the parser; the
-other routes carry the host key. Every answer must keep CONTRACT §2's error rules and
+other routes carry the host key. Every answer must keep the error rules of docs/spec.md#2-http-api and
 conform to the spec (documented status, content type, schema and headers).
 """
 

@@ -217,7 +217,7 @@ def test_a_replay_outside_the_window_is_401(http: httpx.Client, dv: Any) -> None
 
 
 def test_an_empty_secret_list_lets_nothing_in(http: httpx.Client, dv: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No secret configured: a misconfiguration (503 naming the setting, CONTRACT §1), never an open door."""
+    """No secret configured: a misconfiguration (503 naming the setting, docs/spec.md#1-settings), never an open door."""
     monkeypatch.setenv("BOOKING_WEBHOOK_SECRET", "")
     answer = deliver(http, BODY, signed_headers(BODY, CURRENT_SECRET))
     assert answer.headers["content-type"] == "application/problem+json"

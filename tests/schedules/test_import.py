@@ -1,4 +1,4 @@
-"""The schedule import over real HTTP against the Dataverse emulator (CONTRACT §2.4, seed 001)."""
+"""The schedule import over real HTTP against the Dataverse emulator (docs/spec.md#24-post-apischedulesimport, docs/business-steps.md#2-wem-schedule-import)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scripted failures for the next requests: throttling, 5xx, hangs and dropped connections (ref §7)."""
+"""Scripted failures for the next requests: throttling, 5xx, hangs and dropped connections (docs/dataverse-webapi.md#7-service-protection)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ def demo_id(name: str) -> str:
 
 
 def base_rows() -> Seed:
-    """The WEM booking setup metadata record every WEM-enabled org has (ref §2.4)."""
+    """The WEM booking setup metadata record every WEM-enabled org has (docs/dataverse-webapi.md#24-wem-tables)."""
     return [
         (
             "msdyn_bookingsetupmetadatas",

@@ -34,7 +34,7 @@ def record_missing(logical: str, record_id: str) -> ServiceError:
 
 
 def key_missing(logical: str) -> ServiceError:
-    # 404 for 0x80060891 is UNCONFIRMED (ref §3.6); it is what a client would expect.
+    # 404 for 0x80060891 is UNCONFIRMED (docs/dataverse-webapi.md#36-alternate-keys); it is what a client would expect.
     return ServiceError(404, "0x80060891", f"A record with the specified key values does not exist in {logical} entity")
 
 

@@ -1,6 +1,6 @@
 """The tables the integration touches, with real column names, lengths and option values.
 
-Sources are the sections of docs/../reference/dataverse-webapi.md §2; values marked
+Sources are the sections of docs/dataverse-webapi.md#2-tables; values marked
 UNCONFIRMED there are chosen to look like the documented behaviour and say so here.
 """
 
@@ -67,7 +67,7 @@ def _table(
 
 def _person_columns() -> list[Column]:
     return [
-        Column("firstname", Kind.STRING, 50),  # max 50 is UNCONFIRMED (ref §2.6)
+        Column("firstname", Kind.STRING, 50),  # max 50 is UNCONFIRMED (docs/dataverse-webapi.md#26-lead)
         Column("lastname", Kind.STRING, 50),
         Column("fullname", Kind.STRING, 160, writable=False),
         Column("emailaddress1", Kind.STRING, 100),
@@ -77,7 +77,7 @@ def _person_columns() -> list[Column]:
 
 
 def standard_tables() -> list[Table]:
-    """Every table of reference §2, before custom columns are added."""
+    """Every table of docs/dataverse-webapi.md#2-tables, before custom columns are added."""
     regarding_targets = {
         "regardingobjectid_lead_appointment": "lead",
         "regardingobjectid_contact_appointment": "contact",
@@ -162,7 +162,7 @@ def standard_tables() -> list[Table]:
                 "contact_customer_contacts": Collection("contact_customer_contacts", "contact", "parentcustomerid"),
                 "account_primary_contact": Collection("account_primary_contact", "account", "primarycontactid"),
             },
-            # Alternate key on email, as in the reference's examples (ref §3.6); configurable.
+            # Alternate key on email, as in the reference's examples (docs/dataverse-webapi.md#36-alternate-keys); configurable.
             keys=(("emailaddress1",),),
             states=ACTIVE_INACTIVE,
         ),
@@ -386,7 +386,7 @@ def standard_tables() -> list[Table]:
             lookups={
                 "resource": Lookup("resource", {"Resource": "bookableresource"}, required=True),
                 "bookingstatus": Lookup("bookingstatus", {"BookingStatus": "bookingstatus"}),
-                # Lower-case navigation names are (community) per ref §2.5; UNCONFIRMED officially.
+                # Lower-case navigation names are (community) per docs/dataverse-webapi.md#25-bookableresourcebooking; UNCONFIRMED officially.
                 "msdyn_shiftactivitytype": Lookup(
                     "msdyn_shiftactivitytype", {"msdyn_shiftactivitytype": "msdyn_shiftactivitytype"}
                 ),

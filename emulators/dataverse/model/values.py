@@ -1,4 +1,4 @@
-"""Validate and normalise column values the way Dataverse stores them (ref §2, §8.3, §10)."""
+"""Validate and normalise column values the way Dataverse stores them (docs/dataverse-webapi.md#2-tables, #83-error-codes, #10-dates-and-times)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def to_utc_text(text: str) -> str | None:
     if "T" not in text and " " not in text:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)  # offset-less input read as UTC: UNCONFIRMED (ref §10)
+        moment = moment.replace(tzinfo=timezone.utc)  # offset-less input read as UTC: UNCONFIRMED (docs/dataverse-webapi.md#10-dates-and-times)
     moment = moment.astimezone(timezone.utc)
     if moment.year < MIN_YEAR:
         return None

@@ -1,4 +1,4 @@
-"""Routes a Web API request to the operation it names (ref §12.1) and builds the reply."""
+"""Routes a Web API request to the operation it names (docs/dataverse-webapi.md#121-routing) and builds the reply."""
 
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ class WebApi:
         return self._written(request, table, record, 204, f"{table.entity_set}({record.id})")
 
     def _written(self, request: ApiRequest, table: Table, record: Record, created_status: int, url: str) -> Reply:
-        """204 + OData-EntityId, or the row with return=representation (ref §3.1, §3.5)."""
+        """204 + OData-EntityId, or the row with return=representation (docs/dataverse-webapi.md#31-create, #35-upsert-by-key)."""
         prefer = request.prefer()
         if prefer.get("return") == "representation":
             options = parse_options(self.catalog, table, request.query, single=True)

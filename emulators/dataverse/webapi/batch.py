@@ -1,4 +1,4 @@
-"""`$batch`: multipart/mixed with CRLF framing, atomic changesets and `$n` references (ref §5)."""
+"""`$batch`: multipart/mixed with CRLF framing, atomic changesets and `$n` references (docs/dataverse-webapi.md#5-batch)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CreateMultiple, UpdateMultiple and UpsertMultiple: all-or-nothing bulk writes (ref §6)."""
+"""CreateMultiple, UpdateMultiple and UpsertMultiple: all-or-nothing bulk writes (docs/dataverse-webapi.md#6-bulk-operations)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def run_bulk(api: WebApi, request: ApiRequest, table: Table, action: str) -> Rep
                 if key is None or key.id is None:
                     raise bad_payload(table.entity_set, f"Each UpdateMultiple target needs its {table.primary_key}.")
                 if key.id in applied:
-                    continue  # standard tables apply only the first of duplicate targets (ref §6)
+                    continue  # standard tables apply only the first of duplicate targets (docs/dataverse-webapi.md#6-bulk-operations)
                 existing = writer.find(table, key)
                 if existing is None:
                     raise ServiceError(

@@ -1,4 +1,4 @@
-"""OData 4.0 `$filter` for the emulator: a tokenizer and a recursive-descent parser (ref §4.1, §4.2).
+"""OData 4.0 `$filter` for the emulator: a tokenizer and a recursive-descent parser (docs/dataverse-webapi.md#41-query-options, #42-string-literals).
 
 The parser compiles the expression into a predicate over a row's read view (column names and
 `_x_value` lookup properties), type-checking operands against the table the way the service

@@ -10,7 +10,7 @@ from emulators.dataverse.model.service_errors import ServiceError, bad_query
 from emulators.dataverse.model.values import parse_guid
 
 API_PREFIX = "/api/data/v9.2/"
-# Characters Dataverse refuses inside alternate-key values (ref §3.6).
+# Characters Dataverse refuses inside alternate-key values (docs/dataverse-webapi.md#36-alternate-keys).
 UNSUPPORTED_KEY_CHARACTERS = set("/<>*%&:\\?+")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -122,7 +122,7 @@ def _key_value(raw: str, table: Table) -> object:
 
 
 def parse_key(table: Table, text: str) -> KeyRef:
-    """A key predicate checked against the table's primary and alternate keys (ref §3.5, §3.6)."""
+    """A key predicate checked against the table's primary and alternate keys (docs/dataverse-webapi.md#35-upsert-by-key, #36-alternate-keys)."""
     invalid = ServiceError(
         400,
         "0x80060888",

@@ -1,4 +1,4 @@
-"""Collection reads: $select, $filter, $orderby, $top, $count, $expand and paging (ref §4)."""
+"""Collection reads: $select, $filter, $orderby, $top, $count, $expand and paging (docs/dataverse-webapi.md#4-queries)."""
 
 from __future__ import annotations
 

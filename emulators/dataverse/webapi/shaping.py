@@ -1,4 +1,4 @@
-"""Rows in the Web API read shape: `@odata.etag`, columns, `_x_value` lookups, annotations (ref §4.4, §4.5)."""
+"""Rows in the Web API read shape: `@odata.etag`, columns, `_x_value` lookups, annotations (docs/dataverse-webapi.md#44-annotations, #45-response-shapes)."""
 
 from __future__ import annotations
 

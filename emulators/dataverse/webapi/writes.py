@@ -1,4 +1,4 @@
-"""Create, update and delete with Dataverse's validation: binds, deep insert, state, keys (ref §3, §2.8, §2.9)."""
+"""Create, update and delete with Dataverse's validation: binds, deep insert, state, keys (docs/dataverse-webapi.md#3-writes, #28-appointment, #29-activityparty)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class Writer:
     def resolve_reference(
         self, reference: object, content_ids: Mapping[str, str] | None, entity_set: str
     ) -> tuple[Table, Record]:
-        """A bind or @odata.id value -> the row it names (ref §3.1, §3.6, §5.1)."""
+        """A bind or @odata.id value -> the row it names (docs/dataverse-webapi.md#31-create, #36-alternate-keys, #51-batch-request)."""
         if not isinstance(reference, str) or not reference:
             raise bad_payload(entity_set, f"The @odata.bind value '{reference}' is not a valid entity reference.")
         text = reference
@@ -144,7 +144,7 @@ class Writer:
                 "named streams can be represented as properties without values.",
             )
         if value is None:
-            # Clearing with a null bind is UNCONFIRMED (ref §3.2); DELETE .../$ref is the documented way.
+            # Clearing with a null bind is UNCONFIRMED (docs/dataverse-webapi.md#32-update); DELETE .../$ref is the documented way.
             result.lookups[lookup.attribute] = None
             return
         target_table, target = self.resolve_reference(value, content_ids, table.entity_set)
@@ -179,7 +179,7 @@ class Writer:
         if self.store.get(table, new_id) is not None:
             raise duplicate()
         if "statecode" in changes.values:
-            # statecode is not valid for create (IsValidForCreate = False, ref §2.8): create, then PATCH the state.
+            # statecode is not valid for create (IsValidForCreate = False, docs/dataverse-webapi.md#28-appointment): create, then PATCH the state.
             raise invalid_argument(f"The 'statecode' attribute is not valid for create on '{table.logical_name}'.")
         values = {name: column.default for name, column in table.columns.items() if column.default is not None}
         values.update({k: v for k, v in changes.values.items()})
@@ -298,7 +298,7 @@ class Writer:
         items: list[object],
         content_ids: Mapping[str, str] | None = None,
     ) -> None:
-        """PUT <set>(<id>)/<collection>: the children become exactly `items` (ref §2.9)."""
+        """PUT <set>(<id>)/<collection>: the children become exactly `items` (docs/dataverse-webapi.md#29-activityparty)."""
         child = self.catalog.table(collection.child)
         reference = (table.logical_name, parent.id)
         with self.store.atomic():
@@ -340,7 +340,7 @@ class Writer:
         activity = record.lookups.get("activityid")
         if table.logical_name == "activityparty" and activity and activity[0] == "appointment":
             if record.values.get("participationtypemask") not in APPOINTMENT_PARTY_MASKS:
-                # 0x80094006 ActivityPartyParticipationTypeMaskNotFound; the exact trigger is UNCONFIRMED (ref §2.9).
+                # 0x80094006 ActivityPartyParticipationTypeMaskNotFound; the exact trigger is UNCONFIRMED (docs/dataverse-webapi.md#29-activityparty).
                 raise ServiceError(
                     400,
                     "0x80094006",
