@@ -17,7 +17,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	# The Python worker's indexing code, used by tests/test_host_indexing.py (the Functions host must accept the app).
+	# The Python worker's indexing code, used by tests/system/test_host_indexing.py (the Functions host must accept the app).
 	# It declares Python >= 3.13; its loader also works on 3.11/3.12 for indexing.
 	$(PY) -m pip install --quiet --no-deps --ignore-requires-python azure-functions-runtime==1.3.0
 	touch $(STAMP)

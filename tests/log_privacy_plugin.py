@@ -33,7 +33,7 @@ NOT_SCANNED = ("emulators",)
 PERSONAL_NAMES = (
     "Ana", "Diaz", "O'Brien", "Alex Smith", "Sam Lee", "Ada Advisor", "Carla", "Mallory", "Zoë O'Neil",
 )
-"""Customer and agent names used by the suites (tests/appointments, tests/schedules, samples/)."""
+"""Customer and agent names used by the suites (tests/component/appointments, tests/component/schedules, samples/)."""
 
 PATTERNS = {
     "email": re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".js", ".xml", ".toml", ".json", ".txt", ".cfg", ".ini", ".sh", ".html"}
 TEXT_NAMES = {"Makefile", "run"}
 # The checker and its test, which spell broken and old-style citations on purpose.
-SELF = {"tools/citations.py", "tests/test_citations.py"}
+SELF = {"tools/citations.py", "tests/unit/test_citations.py"}
 
 SPEC = "docs/spec.md"
 WEBAPI = "docs/dataverse-webapi.md"

@@ -9,7 +9,7 @@ when the listening socket object was created with ``proto=IPPROTO_TCP``; an acce
 copies family, type and proto from the listener's Python object, and ``socket.socket()``
 defaults to ``proto=0``. Without it an answer written as two pieces (headers, then body) waits
 for the client's delayed ACK: about 40 ms a request on Linux. So the socket is created with
-``IPPROTO_TCP`` below, and that is all it takes (tests/test_loopback_server.py checks it).
+``IPPROTO_TCP`` below, and that is all it takes (tests/component/test_loopback_server.py checks it).
 """
 
 from __future__ import annotations

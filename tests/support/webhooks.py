@@ -1,6 +1,6 @@
 """Appointment webhooks as the booking system sends them: the event, its Standard Webhooks
 signature (made with the `standardwebhooks` package, as a real sender would), and a sender
-over HTTP. (tests/hostile/signing.py is the independent signer written from the spec.)"""
+over HTTP. (tests/system/hostile/signing.py is the independent signer written from the spec.)"""
 
 from __future__ import annotations
 

@@ -1,0 +1,49 @@
+"""`python -m devhost` as its own process: port and values from local.settings.json, keys file, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from tests.component.devhost.sample_app import write_sample_app
+from tests.support import ROOT, loopback
+from tests.support.processes import free_port, wait_until_answering
+
+
+def test_serves_the_app_with_settings_port_and_generated_keys(tmp_path):
+    app_dir = write_sample_app(tmp_path / "app")
+    port = free_port()
+    (app_dir / "local.settings.json").write_text(json.dumps({
+        "IsEncrypted": False, "Values": {"DEVHOST_CLI_A": "file", "DEVHOST_CLI_B": "file"},
+        "Host": {"LocalHttpPort": port}}))
+    env = {**os.environ, "DEVHOST_CLI_B": "env", "PYTHONPATH": str(ROOT)}
+    env.pop("DEVHOST_CLI_A", None)
+    process = subprocess.Popen([sys.executable, "-m", "devhost", "--app-dir", str(app_dir)], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_answering(f"{base}/api/items/1", process)
+        seen = loopback.get(f"{base}/api/settings", params={"names": "DEVHOST_CLI_A,DEVHOST_CLI_B"}).json()
+        assert seen == {"DEVHOST_CLI_A": "file", "DEVHOST_CLI_B": "env"}
+        keys = json.loads((app_dir / ".run" / "keys.json").read_text())
+        assert loopback.get(f"{base}/api/other").status_code == 401
+        assert loopback.get(f"{base}/api/other", params={"code": keys["hostKeys"]["default"]}).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+    # uvicorn shuts down cleanly, then re-raises the SIGINT it caught (exit status 130 in a shell).
+    assert process.returncode in (0, -signal.SIGINT)
+    assert "Application shutdown complete" in stderr
+    assert "GET other api/other 200" in stderr
+    assert keys["hostKeys"]["default"] not in stderr and keys["masterKey"] not in stderr
+
+
+def test_an_app_folder_without_function_app_is_a_clear_error(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "devhost", "--app-dir", str(tmp_path), "--port", "0",
+                             "--keys", str(tmp_path / "keys.json")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "function_app.py not found" in result.stderr and "Traceback" not in result.stderr
