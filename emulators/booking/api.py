@@ -100,5 +100,5 @@ class SessionsApi:
         """Wait out any client timeout, but end at once on stop() or reset()."""
         generation = self._state.generation
         deadline = time.monotonic() + self.hang_seconds
-        while time.monotonic() < deadline and not self.stopping and self._state.generation == generation:
+        while time.monotonic() < deadline and not self.stopping and self._state.generation == generation:  # noqa: ASYNC110 (stop, reset and the deadline are set from other threads)
             await asyncio.sleep(0.05)

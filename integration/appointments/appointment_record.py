@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 from dataverse.activity_parties import ORGANIZER, REQUIRED, party
 from dataverse.odata import bind
-
 from integration.appointments.events import AppointmentData
 
 State = tuple[int, int]

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dataverse.errors import PreconditionFailed
-
 from integration.appointments.appointment_record import CustomerRef, fit
 from integration.appointments.events import AppointmentData
 from integration.appointments.keys import lead_row_id

@@ -11,9 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from dataverse import odata
-from dataverse import request_builders
-
+from dataverse import odata, request_builders
 from integration.appointments.appointment_record import PARTIES, CustomerRef
 from integration.appointments.events import AppointmentData
 
@@ -85,7 +83,7 @@ async def read_snapshot(
     add("appointment", replace(appointment, headers={**appointment.headers, "Prefer": LOOKUP_TYPES}))
     results = await client.batch(reads)
     rows: dict[str, list[dict[str, Any]]] = {}
-    for name, result in zip(names, results):
+    for name, result in zip(names, results, strict=True):  # one answer per read
         result.raise_for_error()
         rows[name] = _rows(result.json)
     referenced = None

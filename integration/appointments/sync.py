@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from dataverse import request_builders
 from dataverse.batch import ChangeSet
 from dataverse.errors import NotFound, PreconditionFailed
-
 from integration.appointments.appointment_record import (
     OPEN,
     PARTIES,

@@ -23,8 +23,16 @@ from integration.dependencies import Dependencies
 from integration.errors import Busy
 from integration.schedules import writes
 from integration.schedules.bookings import (
-    BOOKING_SETUP_METADATA_ID, ENTITY_SET, SELECT, Booking, Desired, ResolvedReferences, ScopeTest, desired_bookings,
-    diff, existing_booking,
+    BOOKING_SETUP_METADATA_ID,
+    ENTITY_SET,
+    SELECT,
+    Booking,
+    Desired,
+    ResolvedReferences,
+    ScopeTest,
+    desired_bookings,
+    diff,
+    existing_booking,
 )
 from integration.schedules.payload import ScheduleImport, parse_import
 from integration.schedules.reference_data import PAGE_SIZE, References, resolve

@@ -20,7 +20,13 @@ from dataverse import errors as dv
 from dataverse import request_builders
 from dataverse.odata import in_filters
 from integration.schedules.bookings import (
-    ENTITY_SET, LOGICAL_NAME, PRIMARY_KEY, SELECT, Booking, Desired, existing_booking,
+    ENTITY_SET,
+    LOGICAL_NAME,
+    PRIMARY_KEY,
+    SELECT,
+    Booking,
+    Desired,
+    existing_booking,
 )
 from integration.schedules.pacing import ChunkSizer, run_chunks
 from integration.schedules.tasks import all_or_first_error

@@ -60,7 +60,7 @@ def _http_error(call, status: int, code: str | None = None):
 def _seed_people(sdk) -> dict[str, str]:
     ids = sdk.records.create(
         "contact",
-        [{"firstname": f, "lastname": l, "emailaddress1": e} for f, l, e in PEOPLE],
+        [{"firstname": first, "lastname": last, "emailaddress1": email} for first, last, email in PEOPLE],
     )
     return {first: id_ for (first, _, _), id_ in zip(PEOPLE, ids, strict=True)}
 

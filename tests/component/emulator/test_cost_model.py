@@ -17,8 +17,18 @@ import pytest
 
 from emulators.dataverse import DataverseEmulator
 from emulators.dataverse.hosting.cost_model import (
-    CONCURRENCY_CODE, EXECUTION_CODE, REQUESTS_CODE, CostModel, CostProfile, Ledger, Throttle, Work, classify,
-    floor_seconds, messages, user_of,
+    CONCURRENCY_CODE,
+    EXECUTION_CODE,
+    REQUESTS_CODE,
+    CostModel,
+    CostProfile,
+    Ledger,
+    Throttle,
+    Work,
+    classify,
+    floor_seconds,
+    messages,
+    user_of,
 )
 
 STANDARD = CostProfile()

@@ -3,8 +3,8 @@ before and after writes and rolled-back changesets (docs/emulator.md#speed)."""
 
 from __future__ import annotations
 
-from tests.component.emulator.web_api import created_id
 from tests.component.emulator.test_batch import API, batch, changeset, part
+from tests.component.emulator.web_api import created_id
 
 
 def lastnames(api, expression):

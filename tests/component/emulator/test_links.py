@@ -107,6 +107,7 @@ def test_command_line_https_prints_the_ca_to_trust():
     import subprocess
     import sys
     import time
+
     from tests.support import ROOT as root
 
     process = subprocess.Popen(

@@ -17,7 +17,6 @@ from tests.support import ROOT
 from .oracle import jwks_client, verified_claims
 
 
-
 def test_discovery_document_names_the_tenant_endpoints(identity, https):
     answer = https.get(f"{identity.authority()}/v2.0/.well-known/openid-configuration")
     assert answer.status_code == 200

@@ -16,7 +16,11 @@ import pytest
 from dataverse import DataverseClient
 from emulators.dataverse import DataverseEmulator
 from emulators.dataverse.hosting.cost_model import (
-    CONCURRENCY_CODE, EXECUTION_CODE, REQUESTS_CODE, CostModel, CostProfile,
+    CONCURRENCY_CODE,
+    EXECUTION_CODE,
+    REQUESTS_CODE,
+    CostModel,
+    CostProfile,
 )
 from integration.schedules.importer import import_schedule
 from integration.schedules.payload import validate_import

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.system.browser.stack import DemoStack
 from tests.support import ROOT, loopback
+from tests.system.browser.stack import DemoStack
 
 pytestmark = pytest.mark.browser
 

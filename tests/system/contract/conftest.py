@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.system.contract.dataverse_admin import DataverseAdmin
-from tests.system.contract.stage import API_KEY, WEBHOOK_SECRET, base_settings
 from tests.support import loopback
 from tests.support.apphost import start_host, stop_host
 from tests.support.booking import QUICK_DELIVERY, clean_sandbox, running_sandbox
 from tests.support.webhooks import Sender
+from tests.system.contract.dataverse_admin import DataverseAdmin
+from tests.system.contract.stage import API_KEY, WEBHOOK_SECRET, base_settings
 
 
 @pytest.fixture(scope="session")

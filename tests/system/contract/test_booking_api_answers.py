@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.system.contract.stage import base_settings
 from tests.support import loopback
 from tests.support.apphost import start_host, stop_host
 from tests.support.problems import problem
+from tests.system.contract.stage import base_settings
 
 
 class ScriptedBookingApi:

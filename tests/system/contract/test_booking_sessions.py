@@ -8,11 +8,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from tests.system.contract.dataverse_admin import DataverseAdmin
-from tests.system.contract.stage import API_KEY, base_settings
 from tests.support import loopback
 from tests.support.apphost import start_host, stop_host
 from tests.support.problems import problem, unavailable
+from tests.system.contract.dataverse_admin import DataverseAdmin
+from tests.system.contract.stage import API_KEY, base_settings
 
 ROUTE = "/api/booking-sessions"
 REDIRECT = "/api/booking-sessions/redirect"

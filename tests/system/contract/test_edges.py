@@ -9,11 +9,11 @@ import uuid
 
 import pytest
 
-from tests.system.contract.test_schedule_import import ROUTE as IMPORT
-from tests.system.contract.test_schedule_import import bookings, run, sample
 from tests.support import loopback
 from tests.support.problems import problem, unavailable
 from tests.support.webhooks import booking_event
+from tests.system.contract.test_schedule_import import ROUTE as IMPORT
+from tests.system.contract.test_schedule_import import bookings, run, sample
 
 
 def apply(sender, payload):

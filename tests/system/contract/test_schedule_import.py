@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.system.contract.dataverse_admin import DataverseAdmin, text
 from tests.support.problems import problem, unavailable
+from tests.system.contract.dataverse_admin import DataverseAdmin, text
 
 ROUTE = "/api/schedules/import"
 SETUP = "4beb9fdb-48e9-453f-b008-5862ff902c5d"

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.system.contract.stage import API_KEY, WEBHOOK_SECRET, base_settings
 from tests.support import loopback
 from tests.support.apphost import start_host, stop_host
 from tests.support.problems import problem
+from tests.system.contract.stage import API_KEY, WEBHOOK_SECRET, base_settings
 
 REQUIRED = ("DATAVERSE_URL", "BOOKING_API_URL", "BOOKING_REDIRECT_URL", "BOOKING_WEBHOOK_SECRET")
 LEAD_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"

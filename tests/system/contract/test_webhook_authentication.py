@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.system.contract.stage import WEBHOOK_SECRET, base_settings
 from tests.support.apphost import start_host, stop_host
 from tests.support.problems import problem
 from tests.support.webhooks import Sender, booking_event, new_secret
+from tests.system.contract.stage import WEBHOOK_SECRET, base_settings
 
 LEAD_REF = {"entity": "lead", "id": "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}
 

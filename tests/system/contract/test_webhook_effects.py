@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.system.contract.dataverse_admin import DataverseAdmin, text
 from tests.support.webhooks import booking_event
+from tests.system.contract.dataverse_admin import DataverseAdmin, text
 
 STAFF = "advisor@bank.example"
 CUSTOMER = {"firstName": "Ana", "lastName": "Diaz", "email": "ana.diaz@example.com", "phone": "+15555550100"}

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from tests.system.contract.stage import API_KEY, WEBHOOK_SECRET, base_settings
 from tests.support import loopback
 from tests.support.apphost import start_host, stop_host
 from tests.support.problems import unavailable
 from tests.support.webhooks import Sender, booking_event
+from tests.system.contract.stage import API_KEY, WEBHOOK_SECRET, base_settings
 
 STAFF = "advisor@bank.example"
 CUSTOMER = {"firstName": "Zebulon", "lastName": "Quixotic", "email": "zq.unique@example.com", "phone": "+15555550199"}

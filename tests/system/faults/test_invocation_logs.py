@@ -15,9 +15,9 @@ import azure.functions as func
 import pytest
 
 from entry.observability import OUR_LOGGERS, InvocationFilter, invocation_id
-from tests.system.faults.test_schedule_import_faults import SAMPLE
 from tests.support.handlers import app_handler
 from tests.support.webhooks import event, signed
+from tests.system.faults.test_schedule_import_faults import SAMPLE
 
 SERVICE_ID = re.compile(r"service ([0-9a-f-]{36})")
 

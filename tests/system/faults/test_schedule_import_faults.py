@@ -130,7 +130,9 @@ async def test_concurrent_duplicate_imports_leave_one_copy(dataverse, users, htt
     dataverse.latency = 0.005
     dataverse.faults.throttle(4, retry_after=0)
 
-    from integration.schedules.importer import MAX_CONCURRENT_IMPORTS  # more at once are 503 (tests/component/schedules)
+    from integration.schedules.importer import (
+        MAX_CONCURRENT_IMPORTS,  # more at once are 503 (tests/component/schedules)
+    )
 
     answers = await asyncio.gather(*(run_import(http) for _ in range(MAX_CONCURRENT_IMPORTS)))
 

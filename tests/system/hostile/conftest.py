@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.system.hostile.routes import post
-from tests.system.hostile.stage import AGENT_EMAIL, BOOKING_API_KEY, CURRENT_SECRET, KEYS, LEAD_ID, PREVIOUS_SECRET
 from tests.support import loopback
 from tests.support.apphost import serving_app
 from tests.support.booking import clean_sandbox, running_sandbox
 from tests.support.settings import VERSION_COLUMN, settings_for
+from tests.system.hostile.routes import post
+from tests.system.hostile.stage import AGENT_EMAIL, BOOKING_API_KEY, CURRENT_SECRET, KEYS, LEAD_ID, PREVIOUS_SECRET
 
 # The test clients (schemathesis through urllib3, and httpx) log whole URLs, including the `code`
 # values these tests send on purpose; those are test inputs, not the product's logs. (The app

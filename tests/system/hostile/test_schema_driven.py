@@ -26,10 +26,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.support import ROOT
 from tests.system.hostile.answers import problem_violations
 from tests.system.hostile.signing import signed_headers
 from tests.system.hostile.stage import CURRENT_SECRET
-from tests.support import ROOT
 
 SPEC = ROOT / "openapi.yaml"
 CHECKS = [

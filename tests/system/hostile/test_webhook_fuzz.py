@@ -13,13 +13,13 @@ import httpx
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from tests.support.webhooks import booking_event
 from tests.system.hostile.answers import assert_contract_answer
 from tests.system.hostile.bodies import nested_arrays
 from tests.system.hostile.fuzzing import FUZZ, encode, hostile_values, json_values, mutated
 from tests.system.hostile.routes import WEBHOOK
 from tests.system.hostile.signing import signed_headers
 from tests.system.hostile.stage import CURRENT_SECRET, LEAD_ID
-from tests.support.webhooks import booking_event
 
 WEBHOOK_BODY_LIMIT = 256 * 1024  # the webhook's documented body limit (docs/appointment-webhook.md)
 VALID_EVENT = booking_event("appointment.updated", appointmentId="apt_fuzz", notes="free text",
