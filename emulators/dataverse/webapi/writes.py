@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from emulators.dataverse.model.catalog import Catalog
 from emulators.dataverse.model.schema import Collection, Lookup, Table
+from emulators.dataverse.model.seed import CALLER_USER_ID
 from emulators.dataverse.model.service_errors import (
     PAYLOAD,
     ServiceError,
@@ -21,6 +22,7 @@ from emulators.dataverse.model.service_errors import (
     record_missing,
 )
 from emulators.dataverse.model.store import Record, Store
+from emulators.dataverse.model.tables import OWNER
 from emulators.dataverse.model.values import coerce, parse_guid
 from emulators.dataverse.webapi.paths import KeyRef, parse_key, split_segments, strip_service_root
 
@@ -43,6 +45,9 @@ class Writer:
     def __init__(self, catalog: Catalog, store: Store) -> None:
         self.catalog = catalog
         self.store = store
+        # The systemuser that owns rows created without ownerid@odata.bind: the request's caller
+        # (set by WebApi.handle under the store lock), else the seeded caller.
+        self.acting_user = CALLER_USER_ID
 
     # -- references
     def find(self, table: Table, key: KeyRef) -> Record | None:
@@ -187,6 +192,8 @@ class Writer:
             values["statecode"] = 0
             values["statuscode"] = status if status is not None else table.states.default_status(0)
         lookups = {k: v for k, v in changes.lookups.items() if v is not None}
+        if OWNER in table.lookups and OWNER not in lookups:
+            lookups[OWNER] = ("systemuser", self.acting_user)
         self._check_required(table, values, lookups)
         _derive(table, values, changes.values)
         stamp = now_text()
