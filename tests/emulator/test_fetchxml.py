@@ -228,3 +228,18 @@ def test_count_segment_honours_filter_and_refuses_other_options(api, people):
 
 def test_plug_in_tag_changes_nothing(api, people):
     assert len(api.get("contacts", params={"tag": "import"}).json()["value"]) == 5
+
+
+@pytest.mark.parametrize(("method", "option"), [("POST", "$filter"), ("PATCH", "$top"), ("DELETE", "fetchXml")])
+def test_writes_refuse_query_options_they_would_ignore(api, people, method, option):
+    target = "contacts" if method == "POST" else f"contacts({people['contacts']['Ana']})"
+    response = api.request(method, target, params={option: "1"}, json={"lastname": "X"} if method != "DELETE" else None)
+    assert response.status_code == 400
+    assert option in error_of(response)["message"]
+    assert api.get(f"contacts({people['contacts']['Ana']})").status_code == 200  # nothing was deleted
+
+
+def test_writes_accept_select_for_the_returned_row(api):
+    response = api.post("contacts", params={"$select": "lastname"}, json={"lastname": "Y"},
+                        headers={"Prefer": "return=representation"})
+    assert response.status_code == 201 and response.json()["lastname"] == "Y" and "firstname" not in response.json()

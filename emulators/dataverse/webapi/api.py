@@ -27,7 +27,7 @@ from emulators.dataverse.webapi.fetchxml import (
     MORE_RECORDS,
     PAGING_COOKIE,
     all_links,
-    link_columns,
+    linked_values,
     paging_cookie,
     parse_fetch,
     run_fetch,
@@ -96,6 +96,8 @@ class WebApi:
 
     def dispatch(self, request: ApiRequest) -> Reply:
         path = request.path
+        if request.method != "GET":
+            _refuse_write_options(request)
         if path in ("", "/"):
             return self._service_document(request)
         if path == "$batch":
@@ -177,18 +179,7 @@ class WebApi:
         for record, _, linked in result.rows:
             # all-attributes: every column; no attribute element: the primary key alone.
             row = self.shaper.row(table, record, None if select is None else select or [table.primary_key], annotations)
-            for link in links:
-                if link.alias not in linked:
-                    continue
-                link_table, link_record = linked[link.alias]
-                for name in link_columns(link):
-                    if name == link_table.primary_key:
-                        row[f"{link.alias}.{name}"] = link_record.id
-                    elif name in link_table.lookups:
-                        target = link_record.lookups.get(name)
-                        row[f"{link.alias}.{name}"] = target[1] if target else None
-                    else:
-                        row[f"{link.alias}.{name}"] = link_record.values.get(name)
+            row.update(linked_values(links, linked))
             value.append(row)
         body: dict[str, object] = {"@odata.context": select_context(request.base_url, table, select or None), "value": value}
         if fetch.top is None:
@@ -403,6 +394,16 @@ class WebApi:
             raise no_route(request.method, request.path)
         value = [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in self.catalog.by_set.values()]
         return Reply.json(200, {"@odata.context": request.base_url + "$metadata", "value": value})
+
+
+WRITE_OPTIONS = {"$select", "$expand"}  # shape the row answered with Prefer: return=representation
+
+
+def _refuse_write_options(request: ApiRequest) -> None:
+    """A write never ignores a query option: only the two that shape a returned row are allowed."""
+    for name, _ in request.query:
+        if name not in WRITE_OPTIONS:
+            raise bad_query(f"The query parameter '{name}' is not supported on a {request.method} request.")
 
 
 def _check_if_match(request: ApiRequest, record: Record) -> None:

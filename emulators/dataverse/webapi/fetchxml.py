@@ -498,6 +498,24 @@ def paging_cookie(fetch: Fetch, page: list[Joined]) -> str:
     return f'<cookie pagenumber="{fetch.page + 1}" pagingcookie="{encoded}" istracking="False" />'
 
 
+def linked_values(links: Sequence[Link], linked: dict[str, tuple[Table, Record]]) -> dict[str, object]:
+    """`alias.column` values of the joined rows (absent for an outer link that found none)."""
+    values: dict[str, object] = {}
+    for link in links:
+        if link.alias not in linked:
+            continue
+        table, record = linked[link.alias]
+        for name in link_columns(link):
+            if name == table.primary_key:
+                values[f"{link.alias}.{name}"] = record.id
+            elif name in table.lookups:
+                target = record.lookups.get(name)
+                values[f"{link.alias}.{name}"] = target[1] if target else None
+            else:
+                values[f"{link.alias}.{name}"] = record.values.get(name)
+    return values
+
+
 def link_columns(link: Link) -> list[str]:
     if link.columns is None:
         return [link.table.primary_key, *[c for c in link.table.columns if c != link.table.primary_key],
