@@ -27,6 +27,7 @@ def assert_refused(response, idp, secured, phrase: str) -> None:
     assert response.headers["WWW-Authenticate"] == challenge(idp, secured)
     error = response.json()["error"]
     assert set(error) == {"code", "message"} and phrase in error["message"], error
+    assert error["code"] == "0x8005F101"
 
 
 def claims_of(token: str) -> dict:

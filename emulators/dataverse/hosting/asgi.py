@@ -199,8 +199,9 @@ class EmulatorApp:
         except TokenRejected as rejected:
             # The challenge Dataverse sends: where to sign in, and the resource to ask a token for.
             challenge = f"Bearer authorization_uri={tokens.authorization_uri}, resource_id={resource}/"
-            # Code "0x0" and the JSON body are UNCONFIRMED (docs/emulator.md#tokens-and-record-level-security).
-            error = ServiceError(401, "0x0", str(rejected), {"WWW-Authenticate": challenge})
+            # 0x8005F101 is Dataverse's AccessTokenExpired code; that a 401 carries it (and a JSON body
+            # at all) is UNCONFIRMED (docs/emulator.md#tokens-and-record-level-security).
+            error = ServiceError(401, "0x8005F101", str(rejected), {"WWW-Authenticate": challenge})
             return None, Reply.error(error)
         except KeysUnavailable:
             error = ServiceError(503, "0x80040216", "The token signing keys could not be read.", {"Retry-After": "5"})

@@ -4,6 +4,8 @@ published keys, issuer, audience = the environment URL, lifetime.
 The keys come from the authority's OpenID configuration (``jwks_uri``), fetched over https with
 the authority's CA; they are kept per ``kid`` and fetched again only for a ``kid`` not seen yet
 (at most once per ``UNKNOWN_KID_RETRY`` seconds for the same ``kid``). PyJWT does the JOSE work.
+A token that passed is remembered (up to ``MAX_ACCEPTED``) so that its next uses only re-check
+its lifetime and that its key is still published, instead of the RSA signature.
 See docs/emulator.md#tokens-and-record-level-security.
 """
 
@@ -26,6 +28,7 @@ MAX_UNKNOWN_KIDS = 256
 MAX_DOCUMENT = 1_000_000  # bytes read from discovery or JWKS
 FETCH_TIMEOUT = 10.0
 MAX_TOKEN = 16_384  # characters of a bearer token
+MAX_ACCEPTED = 1024  # validated tokens remembered
 
 
 class TokenRejected(Exception):
@@ -49,6 +52,7 @@ class TokenValidator:
         self._issuers: tuple[str, ...] = ()
         self._jwks_uri: str | None = None
         self._unknown: dict[str, float] = {}  # kid -> when a refresh last failed to find it
+        self._accepted: dict[tuple[str, tuple[str, ...]], tuple[dict[str, Any], str]] = {}  # -> claims, kid
         self.key_fetches = 0  # JWKS downloads, for tests and the benchmark
 
     @property
@@ -58,6 +62,13 @@ class TokenValidator:
     def validate(self, authorization: str | None, audiences: Iterable[str]) -> dict[str, Any]:
         """The claims of a valid `Authorization: Bearer` token; TokenRejected otherwise."""
         token = _bearer(authorization)
+        wanted = tuple(audiences)
+        remembered = self._accepted.get((token, wanted))
+        if remembered is not None:
+            claims, kid = remembered
+            now = time.time()
+            if kid in self._keys and claims["nbf"] - self.leeway <= now <= claims["exp"] + self.leeway:
+                return claims
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -69,11 +80,11 @@ class TokenValidator:
             raise TokenRejected("The access token names no signing key.")
         key = self._key(kid)
         try:
-            return jwt.decode(
+            claims = jwt.decode(
                 token,
                 key,
                 algorithms=ALGORITHMS,
-                audience=list(audiences),
+                audience=list(wanted),
                 issuer=self._issuers,
                 leeway=self.leeway,
                 options={"require": ["exp", "nbf", "iss", "aud"]},
@@ -90,6 +101,12 @@ class TokenValidator:
             raise TokenRejected("The access token's signature is invalid.") from None
         except jwt.PyJWTError as error:
             raise TokenRejected(f"The access token is invalid ({type(error).__name__}).") from None
+        if not isinstance(claims.get("nbf"), (int, float)) or not isinstance(claims.get("exp"), (int, float)):
+            raise TokenRejected("The access token's lifetime is not numeric.")
+        if len(self._accepted) >= MAX_ACCEPTED:
+            self._accepted.clear()
+        self._accepted[(token, wanted)] = (claims, kid)
+        return claims
 
     # -- keys
     def _key(self, kid: str) -> Any:

@@ -20,13 +20,18 @@ from dataclasses import dataclass
 
 from emulators.dataverse.model.catalog import Catalog
 from emulators.dataverse.model.schema import Table
-from emulators.dataverse.model.seed import BUSINESS_UNIT_ID
 from emulators.dataverse.model.service_errors import ServiceError
 from emulators.dataverse.model.store import Record, Store
 from emulators.dataverse.model.tables import OWNER
 
 ACCESS_LEVELS = ("none", "user", "organization")
+# Microsoft's troubleshooting page for Dataverse client errors: a missing privilege is
+# -2147220960 (0x80040220, "Principal user is missing privilege ... on OTC for entity"); a privilege
+# check that passed followed by a failed access check on the record is -2147187962 (0x80048306,
+# "Principal with ID ... does not have ReadAccess right(s) for record with ID ... of entity ...").
+# The HTTP status 403 for both is UNCONFIRMED.
 PRIVILEGE_DENIED = "0x80040220"
+ACCESS_CHECK_FAILED = "0x80048306"
 # "The user is not a member of the organization." (code and status UNCONFIRMED, see the docs).
 NOT_A_MEMBER = "0x80072560"
 SYSTEMUSER_TYPE = 8  # ObjectTypeCode of systemuser, as in the service's access-check messages
@@ -119,19 +124,16 @@ class Access:
             403,
             PRIVILEGE_DENIED,
             f"Principal user (Id={self.caller.user_id}, type={SYSTEMUSER_TYPE}) is missing {privilege} privilege "
-            f"on entity '{table.logical_name}'.",
+            f"for entity '{table.logical_name}'.",
         )
 
     def _access_check_failed(self, table: Table, record: Record, right: str) -> ServiceError:
         assert self.caller is not None
-        owner = self.owner_of(table, record) or ""
         return ServiceError(
             403,
-            PRIVILEGE_DENIED,
-            f"SecLib::AccessCheckEx failed. Returned hr = -2147187962, ObjectID: {record.id}, OwnerId: {owner}, "
-            f"OwnerIdType: {SYSTEMUSER_TYPE} and CallingUser: {self.caller.user_id}. "
-            f"Entity: {table.logical_name}, objectBusinessUnitId: {BUSINESS_UNIT_ID}, "
-            f"AccessRights: {ACCESS_RIGHTS[right]} ",
+            ACCESS_CHECK_FAILED,
+            f"Principal user (Id={self.caller.user_id}, type={SYSTEMUSER_TYPE}) does not have {ACCESS_RIGHTS[right]} "
+            f"right(s) for record with ID {record.id} of entity {table.logical_name}.",
         )
 
 
