@@ -217,3 +217,21 @@ def test_access_levels_are_emulator_controls_over_http(web, secured, people):
     assert len(names(get(web, secured, alice, "leads?$select=lastname"))) == 4
     assert web.put(f"{control}/{alice.user_id}", json={"level": "admin"}).status_code == 400
     assert web.get(secured.url + "/_emulator/count", params={"caller": alice.user_id}).json() == {"count": 1}
+
+
+def test_binding_a_lookup_to_a_row_out_of_reach_is_refused(web, secured, people):
+    """Append To: a user-level user cannot make an appointment regard, or a party name, another's lead."""
+    alice, olga = people["alice"], people["olga"]
+    bobs, alices = people["leads"]["bob"][0], people["leads"]["alice"][0]
+    for body in ({"subject": "x", "regardingobjectid_lead_appointment@odata.bind": f"/leads({bobs})"},
+                 {"subject": "x", "appointment_activity_parties": [
+                     {"partyid_lead@odata.bind": f"/leads({bobs})", "participationtypemask": 5}]}):
+        response = web.post(secured.url + API + "appointments", json=body, headers=alice.headers)
+        assert response.status_code == 403 and response.json()["error"]["code"] == DENIED, response.text
+        assert "AppendToAccess" in response.json()["error"]["message"]
+    before = len(secured.rows("appointments"))
+    own = web.post(secured.url + API + "appointments", headers=alice.headers,
+                   json={"subject": "mine", "regardingobjectid_lead_appointment@odata.bind": f"/leads({alices})"})
+    assert own.status_code == 204 and len(secured.rows("appointments")) == before + 1
+    assert web.post(secured.url + API + "appointments", headers=olga.headers, json={
+        "subject": "org", "regardingobjectid_lead_appointment@odata.bind": f"/leads({bobs})"}).status_code == 204

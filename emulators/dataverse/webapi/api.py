@@ -81,12 +81,14 @@ class WebApi:
             with self.store.lock:
                 if request.claims is not None and request.caller is None:
                     request.caller = self.principals.caller(request.claims)
-                acting = self.writer.acting_user
+                access = self.access(request)
+                saved = (self.writer.acting_user, self.writer.append_to)
                 self.writer.acting_user = request.caller.user_id if request.caller else CALLER_USER_ID
+                self.writer.append_to = None if access.unrestricted else access.require_append_to
                 try:
                     return self.dispatch(request)
                 finally:
-                    self.writer.acting_user = acting
+                    self.writer.acting_user, self.writer.append_to = saved
         except ServiceError as error:
             return Reply.error(error)
         except Exception as error:  # an emulator bug must still answer like the service, not drop the socket
@@ -352,6 +354,7 @@ class WebApi:
             )
             if target_table.logical_name != lookup.navigations[name]:
                 raise bad_payload(table.entity_set, f"'{name}' cannot refer to a '{target_table.logical_name}'.")
+            self.access(request).require_append_to(target_table, target_record)
             with self.store.atomic():
                 self.writer.set_lookup(table, record, lookup, (target_table.logical_name, target_record.id))
             return Reply.empty(204)

@@ -35,8 +35,10 @@ ACCESS_CHECK_FAILED = "0x80048306"
 # "The user is not a member of the organization." (code and status UNCONFIRMED, see the docs).
 NOT_A_MEMBER = "0x80072560"
 SYSTEMUSER_TYPE = 8  # ObjectTypeCode of systemuser, as in the service's access-check messages
-ACCESS_RIGHTS = {"read": "ReadAccess", "write": "WriteAccess", "delete": "DeleteAccess", "create": "CreateAccess"}
-PRIVILEGE_PREFIX = {"read": "prvRead", "write": "prvWrite", "delete": "prvDelete", "create": "prvCreate"}
+ACCESS_RIGHTS = {"read": "ReadAccess", "write": "WriteAccess", "delete": "DeleteAccess", "create": "CreateAccess",
+                 "appendto": "AppendToAccess"}
+PRIVILEGE_PREFIX = {"read": "prvRead", "write": "prvWrite", "delete": "prvDelete", "create": "prvCreate",
+                    "appendto": "prvAppendTo"}
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,11 @@ class Access:
         self.require_table(table, "read")
         if not self.can_read(table, record):
             raise self._access_check_failed(table, record, "read")
+
+    def require_append_to(self, table: Table, record: Record) -> None:
+        """Binding a lookup to a row needs Append To on it: at user level, the rows one can read."""
+        if not self.can_read(table, record):
+            raise self._access_check_failed(table, record, "appendto")
 
     def require_write(self, table: Table, record: Record, right: str = "write") -> None:
         self.require_table(table, right)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -48,6 +48,8 @@ class Writer:
         # The systemuser that owns rows created without ownerid@odata.bind: the request's caller
         # (set by WebApi.handle under the store lock), else the seeded caller.
         self.acting_user = CALLER_USER_ID
+        # Called with every row a lookup is bound to (the caller needs Append To on it); None: no check.
+        self.append_to: Callable[[Table, Record], None] | None = None
 
     # -- references
     def find(self, table: Table, key: KeyRef) -> Record | None:
@@ -153,6 +155,8 @@ class Writer:
                 table.entity_set,
                 f"The navigation property '{navigation}' binds to '{expected}', not '{target_table.logical_name}'.",
             )
+        if self.append_to is not None:
+            self.append_to(target_table, target)
         result.lookups[lookup.attribute] = (target_table.logical_name, target.id)
 
     # -- operations
