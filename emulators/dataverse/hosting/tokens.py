@@ -160,7 +160,7 @@ class TokenValidator:
         if self._context is None:
             self._context = ssl.create_default_context(cafile=self._ca_path)
         try:
-            with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT, context=self._context) as answer:  # noqa: S310 (https only)
+            with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT, context=self._context) as answer:
                 data = json.loads(answer.read(MAX_DOCUMENT + 1)[:MAX_DOCUMENT])
         except (OSError, ValueError) as error:
             raise KeysUnavailable(f"{type(error).__name__} reading the authority's keys") from None

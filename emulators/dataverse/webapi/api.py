@@ -37,7 +37,6 @@ from emulators.dataverse.webapi.messages import ApiRequest, Reply
 from emulators.dataverse.webapi.metadata import csdl
 from emulators.dataverse.webapi.odata_filter import index_key
 from emulators.dataverse.webapi.paths import KeyRef, Segment, parse_key, split_segments
-from emulators.dataverse.webapi.security import Access, Principals
 from emulators.dataverse.webapi.query import (
     FETCH_XML,
     next_link,
@@ -46,6 +45,7 @@ from emulators.dataverse.webapi.query import (
     run_query,
     select_context,
 )
+from emulators.dataverse.webapi.security import Access, Principals
 from emulators.dataverse.webapi.shaping import Annotations, Shaper, Views, etag, related_rows
 from emulators.dataverse.webapi.writes import Writer
 
