@@ -1,7 +1,7 @@
 """The Dataverse emulator in `--auth entra` mode, trusting a real Entra ID stand-in over https.
 
-One stand-in and one secured emulator run per session; each test gets both reset and its own
-registrations (fresh ids), so tests never see each other's users. Tokens come from the stand-in's
+One stand-in (the identity tests' fixtures) and one secured emulator run per session; each test
+gets both reset and its own registrations (fresh ids), so tests never see each other's users. Tokens come from the stand-in's
 token endpoint through msal, unpatched: client credentials for application users, on-behalf-of
 (a middle tier trading a user's token) for users.
 """
@@ -19,35 +19,23 @@ import pytest
 from emulators.dataverse import DataverseEmulator
 from emulators.identity import IdentityStandIn
 from emulators.identity.directory import User
+from tests.identity.conftest import identity, identity_server  # noqa: F401 (fixtures: the stand-in, reset per test)
 
 
 @pytest.fixture(scope="session")
-def stand_in() -> Iterator[IdentityStandIn]:
-    with IdentityStandIn() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def secured_server(stand_in: IdentityStandIn) -> Iterator[DataverseEmulator]:
-    emulator = DataverseEmulator(auth="entra", authority=stand_in.authority(), authority_ca=stand_in.ca_path)
+def secured_server(identity_server: IdentityStandIn) -> Iterator[DataverseEmulator]:
+    emulator = DataverseEmulator(auth="entra", authority=identity_server.authority(),
+                                 authority_ca=identity_server.ca_path)
     emulator.start()
     # Dataverse's registration: v1.0 tokens whose audience is the environment URL.
-    stand_in.add_app("Dataverse (emulator)", identifier_uris=[emulator.url], scopes=["user_impersonation"],
-                     app_roles=["Data.ReadWrite"], access_token_version=1)
+    identity_server.add_app("Dataverse (emulator)", identifier_uris=[emulator.url], scopes=["user_impersonation"],
+                            app_roles=["Data.ReadWrite"], access_token_version=1)
     yield emulator
     emulator.stop()
 
 
 @pytest.fixture
-def idp(stand_in: IdentityStandIn, monkeypatch: pytest.MonkeyPatch) -> IdentityStandIn:
-    """A reset stand-in whose CA msal (requests) trusts through REQUESTS_CA_BUNDLE."""
-    stand_in.reset()
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", stand_in.ca_path)
-    return stand_in
-
-
-@pytest.fixture
-def secured(secured_server: DataverseEmulator, idp: IdentityStandIn) -> DataverseEmulator:
+def secured(secured_server: DataverseEmulator, identity: IdentityStandIn) -> DataverseEmulator:
     secured_server.reset()
     return secured_server
 
@@ -113,5 +101,5 @@ def _suffix() -> str:
 
 
 @pytest.fixture
-def tokens(idp: IdentityStandIn, secured: DataverseEmulator) -> Tokens:
-    return Tokens(idp, secured)
+def tokens(identity: IdentityStandIn, secured: DataverseEmulator) -> Tokens:
+    return Tokens(identity, secured)

@@ -11,23 +11,23 @@ import msal
 from tests.emulator.test_process import ROOT, _free_port, _start, _stop
 
 
-def test_the_process_checks_tokens_of_its_authority(stand_in, idp):
+def test_the_process_checks_tokens_of_its_authority(identity):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    resource = idp.add_app("Dataverse (process)", identifier_uris=[url], app_roles=["Data.ReadWrite"],
+    resource = identity.add_app("Dataverse (process)", identifier_uris=[url], app_roles=["Data.ReadWrite"],
                            access_token_version=1)
-    daemon = idp.add_app("Process daemon", application_grants={resource.client_id: ["Data.ReadWrite"]})
+    daemon = identity.add_app("Process daemon", application_grants={resource.client_id: ["Data.ReadWrite"]})
     client = msal.ConfidentialClientApplication(daemon.client_id, client_credential=daemon.add_secret(),
-                                                authority=idp.authority(), instance_discovery=False)
+                                                authority=identity.authority(), instance_discovery=False)
     token = client.acquire_token_for_client([f"{url}/.default"])["access_token"]
-    process = _start(port, "--auth", "entra", "--authority", idp.authority(), "--authority-ca", str(idp.ca_path))
+    process = _start(port, "--auth", "entra", "--authority", identity.authority(), "--authority-ca", str(identity.ca_path))
     try:
         created = httpx.post(f"{url}/_emulator/rows/systemusers",
                              json={"applicationid": daemon.client_id, "fullname": "Process daemon"})
         assert created.status_code == 201
         refused = httpx.get(f"{url}/api/data/v9.2/WhoAmI")
         assert refused.status_code == 401
-        assert refused.headers["WWW-Authenticate"].startswith(f"Bearer authorization_uri={idp.authority()}/oauth2/authorize")
+        assert refused.headers["WWW-Authenticate"].startswith(f"Bearer authorization_uri={identity.authority()}/oauth2/authorize")
         answered = httpx.get(f"{url}/api/data/v9.2/WhoAmI", headers={"Authorization": f"Bearer {token}"})
         assert answered.status_code == 200 and answered.json()["UserId"] == created.json()["id"]
         levels = httpx.get(f"{url}/_emulator/access-levels").json()["levels"]
