@@ -157,3 +157,24 @@ def test_keys_are_fetched_once_and_a_rotated_key_is_picked_up(web, identity, sec
     # The retired key is gone from the new key set: its tokens no longer hold.
     assert web.get(secured.url + WHOAMI, headers=alice.headers).status_code == 401
 
+
+
+def test_an_unknown_key_id_fetches_the_key_set_once(web, identity, secured, tokens):
+    alice = tokens.user("alice", access="organization")
+    assert web.get(secured.url + WHOAMI, headers=alice.headers).status_code == 200
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode(claims_of(alice.token), forger, algorithm="RS256", headers={"kid": f"unknown-{time.time_ns()}"})
+    before = secured.tokens.key_fetches
+    for _ in range(3):
+        assert_refused(web.get(secured.url + LEADS, headers={"Authorization": f"Bearer {forged}"}), identity, secured,
+                       "unknown key")
+    assert secured.tokens.key_fetches == before + 1  # the same unknown kid does not make it fetch again
+
+
+def test_a_disabled_user_is_refused(web, secured, tokens):
+    alice = tokens.user("alice", access="organization")
+    assert web.get(secured.url + WHOAMI, headers=alice.headers).status_code == 200
+    web.patch(secured.url + f"/api/data/v9.2/systemusers({alice.user_id})", json={"isdisabled": True},
+              headers=alice.headers).raise_for_status()
+    refused = web.get(secured.url + WHOAMI, headers=alice.headers)
+    assert refused.status_code == 403 and "disabled" in refused.json()["error"]["message"]
