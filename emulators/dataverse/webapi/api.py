@@ -169,7 +169,7 @@ class WebApi:
         annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
         access = self.access(request)
         access.require_table(table)
-        result = run_fetch(fetch, self.store, self.views.of, None if access.unrestricted else access.can_read)
+        result = run_fetch(fetch, self.store, self.views.of, access.row_filter)
         if result.aggregate is not None:
             context = f"{request.base_url}$metadata#{table.entity_set}"
             return Reply.json(200, {"@odata.context": context, "value": [result.aggregate]})
@@ -205,7 +205,7 @@ class WebApi:
             else:
                 records = self.store.all(table)
         records = access.visible(table, records)
-        readable = None if access.unrestricted else access.can_read
+        readable = access.row_filter
         views = self.views
         page, total, more = run_query(records, lambda record: views.of(table, record), options, size)
         body: dict[str, object] = {"@odata.context": select_context(request.base_url, table, options.select)}
@@ -229,7 +229,7 @@ class WebApi:
             options = parse_options(self.catalog, table, request.query, single=True)
             annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
             access = self.access(request)
-            readable = None if access.unrestricted else access.can_read
+            readable = access.row_filter
             row = self.shaper.row(table, record, options.select, annotations, options.expand, readable)
             body = {"@odata.context": select_context(request.base_url, table, options.select) + "/$entity", **row}
             status = 201 if created_status in (201, 204) else 200
@@ -265,7 +265,7 @@ class WebApi:
         annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
         if request.header("if-none-match") == etag(record) and not options.expand and not annotations:
             return Reply.empty(304, {"ETag": etag(record)})
-        readable = None if access.unrestricted else access.can_read
+        readable = access.row_filter
         row = self.shaper.row(table, record, options.select, annotations, options.expand, readable)
         body = {"@odata.context": select_context(request.base_url, table, options.select) + "/$entity", **row}
         return Reply.json(200, body, {"ETag": etag(record), **_applied(prefer, annotations, None)})

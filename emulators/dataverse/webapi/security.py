@@ -15,7 +15,7 @@ every other table is organisation-owned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from emulators.dataverse.model.catalog import Catalog
@@ -61,6 +61,11 @@ class Access:
     @property
     def unrestricted(self) -> bool:
         return self.caller is None or self.caller.access == "organization"
+
+    @property
+    def row_filter(self) -> Callable[[Table, Record], bool] | None:
+        """`can_read`, or None when every row is readable (the caller then skips the check)."""
+        return None if self.unrestricted else self.can_read
 
     def owner_of(self, table: Table, record: Record) -> str | None:
         """The owning systemuser of a user-owned row; None for an organisation-owned one."""
