@@ -14,6 +14,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from emulators.dataverse import DataverseEmulator
+from tests.emulator.test_process import _free_port
+
 WHOAMI = "/api/data/v9.2/WhoAmI"
 LEADS = "/api/data/v9.2/leads"
 
@@ -178,3 +181,13 @@ def test_a_disabled_user_is_refused(web, secured, tokens):
               headers=alice.headers).raise_for_status()
     refused = web.get(secured.url + WHOAMI, headers=alice.headers)
     assert refused.status_code == 403 and "disabled" in refused.json()["error"]["message"]
+
+
+def test_an_unreachable_authority_is_503_not_401(web, identity, tokens):
+    """Keys that cannot be read say nothing about the token: the client should retry, not re-authenticate."""
+    alice = tokens.user("alice", access="organization")
+    with DataverseEmulator(auth="entra", authority=f"https://127.0.0.1:{_free_port()}/{identity.tenant_id}",
+                           authority_ca=identity.ca_path) as lonely:
+        response = web.get(lonely.url + WHOAMI, headers=alice.headers)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "0x80040216"
