@@ -6,7 +6,8 @@ level per systemuser, set as emulator configuration (docs/emulator.md#tokens-and
 
 - ``organization``: every row of every table, read and write (application users by default);
 - ``user``: read every organisation-owned row, and only the user-owned rows the user owns
-  (``ownerid``); create rows; write and delete only rows they own;
+  (``ownerid``); create rows of user-owned tables; write, delete and bind lookups to only the
+  rows they can read or own;
 - ``none``: no privilege at all (what a user or application user without a role gets).
 
 A table with an ``ownerid`` lookup is user-owned; an activity party follows its activity;
