@@ -1,4 +1,5 @@
-"""`python -m emulators.dataverse --port 5555 [--data FILE] [--seed-demo]`: the emulator as its own process."""
+"""`python -m emulators.dataverse --port 5555 [--data FILE] [--seed-demo] [--auth entra --authority URL]`:
+the emulator as its own process."""
 
 from __future__ import annotations
 
@@ -29,7 +30,19 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="charge modelled server time and enforce service protection limits (docs/cost-model.md)")
     parser.add_argument("--time-compression", type=float, default=1.0, help="divide every modelled duration by this")
     parser.add_argument("--dop-hint", type=int, default=None, help="x-ms-dop-hint under the cost model")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--auth",
+        choices=("none", "entra"),
+        default="none",
+        help="entra: require Entra ID bearer tokens and apply record-level security (default none)",
+    )
+    parser.add_argument("--authority", help="with --auth entra: https://host/<tenant id> whose tokens are accepted")
+    parser.add_argument("--authority-ca", help="with --auth entra: CA certificate (PEM) of the authority's https")
+    parser.add_argument("--resource", help="with --auth entra: the token audience (default: the emulator's URL)")
+    args = parser.parse_args(argv)
+    if args.auth == "entra" and not args.authority:
+        parser.error("--auth entra needs --authority")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,11 +56,17 @@ def main(argv: list[str] | None = None) -> None:
             cost_model=None if args.cost_model == "off" else args.cost_model,
             time_compression=args.time_compression,
             dop_hint=args.dop_hint,
+            auth=args.auth,
+            authority=args.authority,
+            authority_ca=args.authority_ca,
+            resource=args.resource,
         )
         emulator.start(args.host, args.port)
     except (DataFileError, ValueError) as exc:
         raise SystemExit(str(exc)) from None
     print(f"Dataverse emulator on {emulator.url} (API {emulator.api_url}, controls {emulator.url}/_emulator/)", flush=True)
+    if emulator.auth == "entra":
+        print(f"Bearer tokens required: authority {args.authority}, audience {emulator.resource_url}", flush=True)
     if emulator.https:
         print(f"Trust this CA certificate to reach it: {emulator.ca_path}", flush=True)
     stopped = threading.Event()

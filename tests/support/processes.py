@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 from collections.abc import Callable
 
 import httpx
 
-from tests.support import loopback
+from tests.support import ROOT, loopback
 from tests.support.polling import wait_until
 
 
@@ -34,3 +35,23 @@ def wait_until_answering(url: str, process: subprocess.Popen, timeout: float = 3
         return answer if ready(answer) else None
 
     return wait_until(answered, seconds=timeout, interval=0.05, what=f"{url} to answer")
+
+
+def start_dataverse_emulator(port: int, *args: str) -> subprocess.Popen[bytes]:
+    """`python -m emulators.dataverse --port PORT ARGS...`, returned once its controls answer."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulators.dataverse", "--port", str(port), *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/_emulator/", process, timeout=15)
+    except BaseException:
+        process.kill()
+        process.communicate()
+        raise
+    return process
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=10)

@@ -44,6 +44,10 @@ class HangBody(_FaultBody):
     seconds: float = Field(default=30, ge=0)
 
 
+class AccessLevelBody(_Body):
+    level: str = Field(pattern="^(none|user|organization)$")
+
+
 class Admin:
     def __init__(self, core: EmulatorCore) -> None:
         self.core = core
@@ -78,7 +82,14 @@ class Admin:
                 core.clear_log()
                 return Reply.empty(204)
         if method == "GET" and parts == ["count"]:
-            return _json(200, {"count": core.count(query.get("method"), query.get("path"))})
+            return _json(200, {"count": core.count(query.get("method"), query.get("path"), query.get("caller"))})
+        if head == "access-levels":
+            if method == "GET" and len(parts) == 1:
+                return _json(200, {"levels": core.access_levels()})
+            if method == "PUT" and len(parts) == 2:
+                level = AccessLevelBody.model_validate_json(body or b"{}").level
+                core.set_access_level(parts[1], level)
+                return _json(200, {"id": parts[1], "level": level})
         if head == "rows" and len(parts) in (2, 3):
             return self._rows(method, parts, body)
         if parts == ["latency"]:

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from emulators.dataverse.hosting.core import EmulatorCore
 from emulators.dataverse.hosting.faults import THROTTLE_MESSAGES, Fault
 from emulators.dataverse.hosting.request_log import LoggedRequest
+from emulators.dataverse.hosting.tokens import KeysUnavailable, TokenRejected
 from emulators.dataverse.model.service_errors import ServiceError, no_route
 from emulators.dataverse.webapi.messages import ApiRequest, Reply, decode_query
 from emulators.dataverse.webapi.paths import API_PREFIX
@@ -149,9 +150,11 @@ class EmulatorApp:
         fault = core.faults.take(method, path)
         raw_query = unquote(scope.get("query_string", b"").decode("latin-1"))
 
+        caller: str | None = None
+
         def log(status: int | None) -> None:
             if core.generation == generation:  # a request that began before a reset() is not in the new log
-                core.log.add(LoggedRequest(method, path, raw_query, headers, status, body))
+                core.log.add(LoggedRequest(method, path, raw_query, headers, status, body, caller))
 
         if fault is not None and fault.kind == "hang":
             if not await self._wait(fault.seconds, generation):
@@ -163,11 +166,19 @@ class EmulatorApp:
             if drop_connection(send):
                 return
             raise ConnectionAbortedError("fault: connection reset")
+        claims: dict[str, Any] | None = None
+        refusal: Reply | None = None
+        if fault is None and core.tokens is not None:
+            claims, refusal = self._authenticate(headers)
         if fault is not None:
             reply = _fault_reply(fault)
+        elif refusal is not None:
+            reply = refusal
         elif path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/"):
             request = ApiRequest(method, path[len(API_PREFIX) :], query, headers, body, service_root(scope, headers))
+            request.claims = claims
             reply = core.api.handle(request)
+            caller = request.caller.user_id if request.caller is not None else None
         else:
             reply = Reply.error(no_route(method, path))
         reply.headers.setdefault("OData-Version", "4.0")
@@ -177,6 +188,24 @@ class EmulatorApp:
             reply.headers["REQ_ID"] = reply.headers["x-ms-service-request-id"]
         log(reply.status)
         await send_reply(send, reply)
+
+    def _authenticate(self, headers: dict[str, str]) -> tuple[dict[str, Any] | None, Reply | None]:
+        """The token's claims, or the 401 (or 503 when the keys cannot be read) to answer instead."""
+        tokens = self.core.tokens
+        assert tokens is not None
+        resource = self.core.resource_url
+        try:
+            return tokens.validate(headers.get("authorization"), (resource, resource + "/")), None
+        except TokenRejected as rejected:
+            # The challenge Dataverse sends: where to sign in, and the resource to ask a token for.
+            challenge = f"Bearer authorization_uri={tokens.authorization_uri}, resource_id={resource}/"
+            # 0x8005F101 is Dataverse's AccessTokenExpired code; that a 401 carries it (and a JSON body
+            # at all) is UNCONFIRMED (docs/emulator.md#tokens-and-record-level-security).
+            error = ServiceError(401, "0x8005F101", str(rejected), {"WWW-Authenticate": challenge})
+            return None, Reply.error(error)
+        except KeysUnavailable:
+            error = ServiceError(503, "0x80040216", "The token signing keys could not be read.", {"Retry-After": "5"})
+            return None, Reply.error(error)
 
     async def _wait(self, seconds: float, generation: int) -> bool:
         """Sleep `seconds`; False when a reset or stop interrupts the wait."""

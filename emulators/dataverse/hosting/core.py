@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from emulators.dataverse.hosting.faults import Faults
 from emulators.dataverse.hosting.request_log import LoggedRequest, RequestLog
+from emulators.dataverse.hosting.tokens import TokenValidator
 from emulators.dataverse.model import persistence
 from emulators.dataverse.model.catalog import Catalog, CustomColumns
 from emulators.dataverse.model.schema import Table
@@ -27,7 +29,24 @@ class EmulatorCore:
         *,
         alternate_keys: Mapping[str, Sequence[Sequence[str]]] | None = None,
         entity_sets: Mapping[str, str] | None = None,
+        auth: str = "none",
+        authority: str | None = None,
+        authority_ca: str | Path | None = None,
+        resource: str | None = None,
     ) -> None:
+        """`auth="entra"` checks bearer tokens of `authority` (https://host/<tenant>, its CA in
+        `authority_ca`) for the audience `resource` (default: the emulator's own URL)."""
+        if auth not in ("none", "entra"):
+            raise ValueError(f"auth must be 'none' or 'entra', not {auth!r}")
+        if auth == "entra" and not authority:
+            raise ValueError("auth='entra' needs the authority (https://host/<tenant id>) whose tokens to accept")
+        self.auth = auth
+        self.tokens = (
+            TokenValidator(authority, str(authority_ca) if authority_ca else None)
+            if auth == "entra" and authority
+            else None
+        )
+        self._resource = resource.rstrip("/") if resource else None
         self.catalog = Catalog(custom_columns, alternate_keys, entity_sets)
         self.store = Store(self.catalog)
         self.api = WebApi(self.catalog, self.store)
@@ -67,6 +86,7 @@ class EmulatorCore:
         self.log.clear()
         self.faults.clear()
         self.latency = 0.0
+        self.api.principals.levels.clear()
         with self._control:
             self._generation += 1
 
@@ -97,13 +117,48 @@ class EmulatorCore:
             record = self.store.get(table, guid) if guid else None
             return None if record is None else self.api.shaper.row(table, record, annotations=wanted)
 
+    # -- principals and access levels (docs/emulator.md#tokens-and-record-level-security)
+    @property
+    def resource_url(self) -> str:
+        """The audience tokens must carry: the environment URL (`resource`, else the emulator's URL)."""
+        return self._resource or self._own_url()
+
+    def _own_url(self) -> str:
+        raise RuntimeError("the emulator has no URL before it is started; pass resource=")
+
+    def set_access_level(self, user_id: str, level: str) -> None:
+        """"organization", "user" or "none" for one systemuser (emulator configuration, kept until reset())."""
+        with self.store.lock:
+            self.api.principals.set_level(user_id, level)
+
+    def access_levels(self) -> dict[str, str]:
+        """Every systemuser's effective access level."""
+        table = self._table("systemusers")
+        with self.store.lock:
+            return {r.id: self.api.principals.level_of(r) for r in self.store.all(table)}
+
+    def add_user(self, object_id: str, name: str = "Test User", access: str = "user") -> str:
+        """A systemuser for an Entra ID user (`oid` = `object_id`) with an access level; returns its id."""
+        return self._add_principal({"azureactivedirectoryobjectid": object_id, "fullname": name}, access)
+
+    def add_application_user(self, client_id: str, name: str = "Application User", access: str = "organization") -> str:
+        """An application user (`applicationid` = the app's client id); returns its systemuserid."""
+        return self._add_principal({"applicationid": client_id, "fullname": name}, access)
+
+    def _add_principal(self, values: dict[str, object], access: str) -> str:
+        user_id = str(uuid.uuid4())
+        with self.store.lock:
+            self.api.principals.set_level(user_id, access)
+            self.insert("systemusers", {"systemuserid": user_id, **values})
+        return user_id
+
     # -- request log
     @property
     def requests(self) -> list[LoggedRequest]:
         return self.log.entries()
 
-    def count(self, method: str | None = None, path: str | None = None) -> int:
-        return self.log.count(method, path)
+    def count(self, method: str | None = None, path: str | None = None, caller: str | None = None) -> int:
+        return self.log.count(method, path, caller)
 
     def clear_log(self) -> None:
         self.log.clear()

@@ -16,6 +16,7 @@ class LoggedRequest:
     headers: Mapping[str, str]  # lower-case names
     status: int | None  # None when the connection was dropped without an answer
     body: bytes = b""
+    caller: str | None = None  # systemuserid of the token's principal (--auth entra); None without one
 
     def json(self) -> object:
         return json.loads(self.body) if self.body else None
@@ -28,6 +29,7 @@ class LoggedRequest:
             "headers": dict(self.headers),
             "status": self.status,
             "body": self.body.decode("utf-8", "replace"),
+            "caller": self.caller,
         }
 
 
@@ -48,10 +50,13 @@ class RequestLog:
         with self._lock:
             self._entries.clear()
 
-    def count(self, method: str | None = None, path: str | None = None) -> int:
-        """Requests with this method and whose path contains `path` (a $batch is one request)."""
+    def count(self, method: str | None = None, path: str | None = None, caller: str | None = None) -> int:
+        """Requests with this method, whose path contains `path` and made by `caller` (a systemuserid);
+        a $batch is one request."""
         return sum(
             1
             for e in self.entries()
-            if (method is None or e.method == method.upper()) and (path is None or path in e.path)
+            if (method is None or e.method == method.upper())
+            and (path is None or path in e.path)
+            and (caller is None or e.caller == caller.lower())
         )

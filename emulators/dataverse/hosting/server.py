@@ -71,6 +71,9 @@ class DataverseEmulator(EmulatorCore):
             raise RuntimeError("the emulator is not running; call start() first")
         return self._server.port
 
+    def _own_url(self) -> str:
+        return self.url
+
     @property
     def url(self) -> str:
         """The DATAVERSE_URL (the Web API lives under /api/data/v9.2/)."""

@@ -32,6 +32,10 @@ CUSTOM_DEFAULT_LENGTH = {Kind.STRING: 100, Kind.MEMO: 2000}
 ACTIVE_INACTIVE = StateModel({0: (1,), 1: (2,)})
 STATE_LABELS = {0: "Active", 1: "Inactive"}
 STATUS_LABELS = {1: "Active", 2: "Inactive"}
+# User-owned tables: `ownerid`, bound with ownerid@odata.bind to /systemusers(id) (teams are not
+# emulated); a create without it is owned by the caller (docs/emulator.md#tokens-and-record-level-security).
+OWNER = "ownerid"
+OWNER_LOOKUP = Lookup(OWNER, {OWNER: "systemuser"})
 
 
 def _system_columns(table_pk: str) -> list[Column]:
@@ -109,6 +113,10 @@ def standard_tables() -> list[Table]:
                 Column("internalemailaddress", Kind.STRING, 100),
                 Column("domainname", Kind.STRING, 1024),
                 Column("isdisabled", Kind.BOOLEAN, default=False),
+                # The Entra ID object id of a user, and the client id of an application user:
+                # how a token's `oid` / `appid` find their systemuser (docs/emulator.md).
+                Column("azureactivedirectoryobjectid", Kind.GUID),
+                Column("applicationid", Kind.GUID),
             ],
         ),
         _table(
@@ -134,6 +142,7 @@ def standard_tables() -> list[Table]:
                     },
                 ),
             ],
+            lookups={OWNER: OWNER_LOOKUP},
             collections={
                 "Lead_Appointments": Collection("Lead_Appointments", "appointment", "regardingobjectid"),
                 "lead_activity_parties": Collection("lead_activity_parties", "activityparty", "partyid"),
@@ -155,6 +164,7 @@ def standard_tables() -> list[Table]:
                     {"parentcustomerid_account": "account", "parentcustomerid_contact": "contact"},
                     cascade_delete=True,
                 ),
+                OWNER: OWNER_LOOKUP,
             },
             collections={
                 "Contact_Appointments": Collection("Contact_Appointments", "appointment", "regardingobjectid"),
@@ -180,7 +190,7 @@ def standard_tables() -> list[Table]:
                 Column("description", Kind.MEMO, 2000),
                 *_state_columns(STATE_LABELS, STATUS_LABELS),
             ],
-            lookups={"primarycontactid": Lookup("primarycontactid", {"primarycontactid": "contact"})},
+            lookups={"primarycontactid": Lookup("primarycontactid", {"primarycontactid": "contact"}), OWNER: OWNER_LOOKUP},
             collections={
                 "contact_customer_accounts": Collection("contact_customer_accounts", "contact", "parentcustomerid"),
                 "Account_Appointments": Collection("Account_Appointments", "appointment", "regardingobjectid"),
@@ -201,7 +211,7 @@ def standard_tables() -> list[Table]:
             ],
             lookups={
                 "regardingobjectid": Lookup("regardingobjectid", regarding_targets, cascade_delete=True),
-                "ownerid": Lookup("ownerid", {"ownerid": "systemuser"}),
+                OWNER: OWNER_LOOKUP,
             },
             collections={
                 "appointment_activity_parties": Collection(
@@ -216,7 +226,7 @@ def standard_tables() -> list[Table]:
             "activityid",
             "subject",
             [*activity_columns, Column("activitytypecode", Kind.STRING, 100, writable=False)],
-            lookups={"regardingobjectid": Lookup("regardingobjectid", regarding_targets)},
+            lookups={"regardingobjectid": Lookup("regardingobjectid", regarding_targets), OWNER: OWNER_LOOKUP},
             view_of="appointment",
             states=appointment_state_model,
         ),

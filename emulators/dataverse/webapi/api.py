@@ -6,6 +6,7 @@ import logging
 
 from emulators.dataverse.model.catalog import Catalog
 from emulators.dataverse.model.schema import Table
+from emulators.dataverse.model.seed import CALLER_USER_ID
 from emulators.dataverse.model.service_errors import (
     ServiceError,
     bad_payload,
@@ -44,6 +45,7 @@ from emulators.dataverse.webapi.query import (
     run_query,
     select_context,
 )
+from emulators.dataverse.webapi.security import Access, Principals
 from emulators.dataverse.webapi.shaping import Annotations, Shaper, Views, etag, related_rows
 from emulators.dataverse.webapi.writes import Writer
 
@@ -60,7 +62,12 @@ class WebApi:
         self.writer = Writer(catalog, store)
         self.shaper = Shaper(catalog, store)
         self.views = Views()
+        self.principals = Principals(catalog, store)
         self._definitions: Definitions | None = None
+
+    def access(self, request: ApiRequest) -> Access:
+        """What the request's caller may reach (everything under --auth none)."""
+        return Access(self.catalog, self.store, request.caller)
 
     @property
     def definitions(self) -> Definitions:
@@ -72,7 +79,16 @@ class WebApi:
     def handle(self, request: ApiRequest) -> Reply:
         try:
             with self.store.lock:
-                return self.dispatch(request)
+                if request.claims is not None and request.caller is None:
+                    request.caller = self.principals.caller(request.claims)
+                access = self.access(request)
+                saved = (self.writer.acting_user, self.writer.append_to)
+                self.writer.acting_user = request.caller.user_id if request.caller else CALLER_USER_ID
+                self.writer.append_to = None if access.unrestricted else access.require_append_to
+                try:
+                    return self.dispatch(request)
+                finally:
+                    self.writer.acting_user, self.writer.append_to = saved
         except ServiceError as error:
             return Reply.error(error)
         except Exception as error:  # an emulator bug must still answer like the service, not drop the socket
@@ -122,7 +138,9 @@ class WebApi:
                 options = parse_options(self.catalog, table, request.query)
                 if any(k != "$filter" for k, _ in request.query):
                     raise bad_query("Only $filter is supported on /$count by the emulator.")
-                records = self.store.all(table)
+                access = self.access(request)
+                access.require_table(table)
+                records = access.visible(table, self.store.all(table))
                 if options.filter is not None:
                     records = [r for r in records if options.filter(self.views.of(table, r))]
                 total = len(records)
@@ -149,7 +167,9 @@ class WebApi:
         if "odata.maxpagesize" in prefer:
             raise bad_query("Prefer: odata.maxpagesize cannot be used with fetchXml; use the count and page attributes.")
         annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
-        result = run_fetch(fetch, self.store, self.views.of)
+        access = self.access(request)
+        access.require_table(table)
+        result = run_fetch(fetch, self.store, self.views.of, access.row_filter)
         if result.aggregate is not None:
             context = f"{request.base_url}$metadata#{table.entity_set}"
             return Reply.json(200, {"@odata.context": context, "value": [result.aggregate]})
@@ -176,24 +196,29 @@ class WebApi:
         prefer = request.prefer()
         annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
         size = page_size(prefer)
+        access = self.access(request)
+        access.require_table(table)
         if records is None:
             hint = index_key(options.filter) if options.filter is not None else None
             if hint is not None:
                 records = self.views.matching(self.store, table, *hint)
             else:
                 records = self.store.all(table)
+        records = access.visible(table, records)
+        readable = access.row_filter
         views = self.views
         page, total, more = run_query(records, lambda record: views.of(table, record), options, size)
         body: dict[str, object] = {"@odata.context": select_context(request.base_url, table, options.select)}
         if options.count:
             body["@odata.count"] = min(total, 5000)
-        body["value"] = [self.shaper.row(table, r, options.select, annotations, options.expand) for r, _ in page]
+        body["value"] = [self.shaper.row(table, r, options.select, annotations, options.expand, readable) for r, _ in page]
         if more is not None:
             body["@odata.nextLink"] = next_link(request.base_url, request.path, request.query, more)
         return Reply.json(200, body, _applied(prefer, annotations, size))
 
     def _create(self, request: ApiRequest, table: Table) -> Reply:
         body = request.json_body(table.entity_set)
+        self.access(request).require_create(table)
         record = self.writer.create(table, body, content_ids=request.content_ids)
         return self._written(request, table, record, 204, f"{table.entity_set}({record.id})")
 
@@ -203,7 +228,9 @@ class WebApi:
         if prefer.get("return") == "representation":
             options = parse_options(self.catalog, table, request.query, single=True)
             annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
-            row = self.shaper.row(table, record, options.select, annotations, options.expand)
+            access = self.access(request)
+            readable = access.row_filter
+            row = self.shaper.row(table, record, options.select, annotations, options.expand, readable)
             body = {"@odata.context": select_context(request.base_url, table, options.select) + "/$entity", **row}
             status = 201 if created_status in (201, 204) else 200
             headers = {"Preference-Applied": "return=representation", "ETag": etag(record)}
@@ -222,6 +249,7 @@ class WebApi:
             return self._upsert(request, table, key, segment)
         if method == "DELETE":
             record = self.writer.require(table, key)
+            self.access(request).require_write(table, record, "delete")
             _check_if_match(request, record)
             self.writer.delete(table, record)
             return Reply.empty(204)
@@ -229,17 +257,22 @@ class WebApi:
 
     def _retrieve(self, request: ApiRequest, table: Table, key: KeyRef) -> Reply:
         options = parse_options(self.catalog, table, request.query, single=True)
+        access = self.access(request)
+        access.require_table(table)
         record = self.writer.require(table, key)
+        access.require_read(table, record)
         prefer = request.prefer()
         annotations = Annotations.from_prefer(prefer.get("odata.include-annotations"))
         if request.header("if-none-match") == etag(record) and not options.expand and not annotations:
             return Reply.empty(304, {"ETag": etag(record)})
-        row = self.shaper.row(table, record, options.select, annotations, options.expand)
+        readable = access.row_filter
+        row = self.shaper.row(table, record, options.select, annotations, options.expand, readable)
         body = {"@odata.context": select_context(request.base_url, table, options.select) + "/$entity", **row}
         return Reply.json(200, body, {"ETag": etag(record), **_applied(prefer, annotations, None)})
 
     def _upsert(self, request: ApiRequest, table: Table, key: KeyRef, segment: Segment) -> Reply:
         body = request.json_body(table.entity_set)
+        access = self.access(request)
         with self.store.atomic():
             existing = self.writer.find(table, key)
             if_match = request.header("if-match")
@@ -247,12 +280,14 @@ class WebApi:
             if existing is None:
                 if if_match is not None:
                     raise self._missing(table, key)
+                access.require_create(table)
                 key_values = dict(key.values) if key.id is None else None
                 record = self.writer.create(
                     table, body, record_id=key.id, key_values=key_values, content_ids=request.content_ids
                 )
                 status = 201
             else:
+                access.require_write(table, existing)
                 if if_none_match == "*":
                     raise duplicate()
                 _check_if_match(request, existing)
@@ -274,6 +309,11 @@ class WebApi:
         if len(rest) > 1 and not is_ref:
             raise no_route(request.method, request.path)
         record = self.writer.require(table, key)
+        access = self.access(request)
+        if request.method == "GET":
+            access.require_read(table, record)
+        else:
+            access.require_write(table, record)
         lookup = table.navigation(name)
         if lookup is not None:
             return self._single_navigation(request, table, record, name, is_ref)
@@ -299,6 +339,7 @@ class WebApi:
                 return Reply.json(200, {"@odata.id": f"{request.base_url}{target_table.entity_set}({target[1]})"})
             target_record = self.store.get(target_table, target[1])
             assert target_record is not None
+            self.access(request).require_read(target_table, target_record)
             options = parse_options(self.catalog, target_table, request.query, single=True)
             row = self.shaper.row(target_table, target_record, options.select)
             return Reply.json(200, {"@odata.context": select_context(request.base_url, target_table, options.select) + "/$entity", **row})
@@ -313,6 +354,7 @@ class WebApi:
             )
             if target_table.logical_name != lookup.navigations[name]:
                 raise bad_payload(table.entity_set, f"'{name}' cannot refer to a '{target_table.logical_name}'.")
+            self.access(request).require_append_to(target_table, target_record)
             with self.store.atomic():
                 self.writer.set_lookup(table, record, lookup, (target_table.logical_name, target_record.id))
             return Reply.empty(204)

@@ -172,6 +172,7 @@ def _inner_request(batch: ApiRequest, operation: Operation, content_ids: dict[st
         operation.body,
         batch.base_url,
         content_ids,
+        caller=batch.caller,
     )
 
 

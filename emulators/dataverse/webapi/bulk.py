@@ -58,8 +58,10 @@ def run_bulk(api: WebApi, request: ApiRequest, table: Table, action: str) -> Rep
         raise ServiceError(400, "0x80040203", f"{action} is not supported for '{table.logical_name}'.")
     targets = _targets(request, table)
     writer = api.writer
+    access = api.access(request)
     with api.store.atomic():
         if action == "CreateMultiple":
+            access.require_create(table)
             ids = [writer.create(table, target).id for target in targets]
             context = f"{request.base_url}$metadata#Microsoft.Dynamics.CRM.CreateMultipleResponse"
             return Reply.json(200, {"@odata.context": context, "Ids": ids})
@@ -76,6 +78,7 @@ def run_bulk(api: WebApi, request: ApiRequest, table: Table, action: str) -> Rep
                     raise ServiceError(
                         404, "0x80040217", f"{table.logical_name} With Ids = {key.id} Do Not Exist"
                     )
+                access.require_write(table, existing)
                 writer.update(table, existing, target)
                 applied.add(key.id)
             return Reply.empty(204)
@@ -90,7 +93,9 @@ def run_bulk(api: WebApi, request: ApiRequest, table: Table, action: str) -> Rep
             seen.add(marker)
             existing = writer.find(table, key)
             if existing is None:
+                access.require_create(table)
                 writer.create(table, target, record_id=key.id, key_values=dict(key.values) or None)
             else:
+                access.require_write(table, existing)
                 writer.update(table, existing, target, drop_keys=key.id is None)
         return Reply.empty(204)

@@ -415,9 +415,17 @@ class FetchResult:
     aggregate: dict[str, int] | None = None
 
 
-def run_fetch(fetch: Fetch, store: Store, view_of: Callable[[Table, Record], View]) -> FetchResult:
+def run_fetch(
+    fetch: Fetch,
+    store: Store,
+    view_of: Callable[[Table, Record], View],
+    readable: Callable[[Table, Record], bool] | None = None,
+) -> FetchResult:
+    """Rows, joins, order and page; `readable` leaves out main and linked rows the caller may not read."""
     rows: list[Joined] = []
     for record in store.all(fetch.table):
+        if readable is not None and not readable(fetch.table, record):
+            continue
         view = view_of(fetch.table, record)
         if fetch.predicate is None or fetch.predicate(view):
             rows.append((record, view, {}))
@@ -428,7 +436,7 @@ def run_fetch(fetch: Fetch, store: Store, view_of: Callable[[Table, Record], Vie
             totals[alias] = len(rows) if function == "count" else sum(1 for _, v, _ in rows if v.get(key) is not None)
         return FetchResult([], False, totals)
     for link in fetch.links:
-        rows = _join(rows, fetch.table, None, link, store, view_of)
+        rows = _join(rows, fetch.table, None, link, store, view_of, readable)
     for name, descending in reversed(fetch.orders):
         rows.sort(key=lambda joined: sort_key(joined[1].get(name)), reverse=descending)
     if fetch.top is not None:
@@ -445,6 +453,7 @@ def _join(
     link: Link,
     store: Store,
     view_of: Callable[[Table, Record], View],
+    readable: Callable[[Table, Record], bool] | None,
 ) -> list[Joined]:
     result: list[Joined] = []
     children_by_parent: dict[str, list[Record]] | None = None
@@ -465,13 +474,15 @@ def _join(
                 if target is not None and target[0] == link.table.logical_name:
                     found = store.get(link.table, target[1])
                     candidates = [found] if found is not None else []
+        if readable is not None:
+            candidates = [c for c in candidates if readable(link.table, c)]
         matches = [c for c in candidates if link.predicate is None or link.predicate(view_of(link.table, c))]
         if matches:
             result.extend((record, view, {**linked, link.alias: (link.table, m)}) for m in matches)
         elif link.outer:
             result.append((record, view, linked))
     for nested in link.links:
-        result = _join(result, link.table, link.alias, nested, store, view_of)
+        result = _join(result, link.table, link.alias, nested, store, view_of, readable)
     return result
 
 

@@ -1,7 +1,7 @@
 """Unbound functions: `WhoAmI` / `WhoAmI()`.
 
-WhoAmI answers the calling user's ids; the emulator does not check tokens yet, so the caller is
-always the seeded systemuser `CALLER_USER_ID` (docs/emulator.md#whoami).
+WhoAmI answers the calling user's ids: the systemuser the bearer token maps to under
+--auth entra, and the seeded systemuser `CALLER_USER_ID` under --auth none (docs/emulator.md#whoami).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def call_function(request: ApiRequest, segments: list[Segment]) -> Reply:
     body = {
         "@odata.context": f"{request.base_url}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
         "BusinessUnitId": BUSINESS_UNIT_ID,
-        "UserId": CALLER_USER_ID,
+        "UserId": request.caller.user_id if request.caller is not None else CALLER_USER_ID,
         "OrganizationId": ORGANIZATION_ID,
     }
     return Reply.json(200, body)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
 from emulators.dataverse.model.service_errors import ServiceError, bad_payload
+
+if TYPE_CHECKING:
+    from emulators.dataverse.webapi.security import Caller
 
 JSON_TYPE = "application/json; odata.metadata=minimal"
 
@@ -21,6 +25,8 @@ class ApiRequest:
     body: bytes
     base_url: str  # http://host:port/api/data/v9.2/
     content_ids: dict[str, str] | None = None  # "$1" -> "set(id)" inside a changeset
+    claims: Mapping[str, object] | None = None  # a validated bearer token's claims (--auth entra)
+    caller: Caller | None = None  # the systemuser those claims map to; None: --auth none
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from emulators.dataverse.model.catalog import Catalog
@@ -12,6 +12,7 @@ from emulators.dataverse.model.values import formatted
 from emulators.dataverse.webapi.odata_filter import normalised_property
 from emulators.dataverse.webapi.ordering import order_rows
 
+Readable = Callable[[Table, Record], bool]
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
 LOOKUP_NAME = "Microsoft.Dynamics.CRM.lookuplogicalname"
 NAVIGATION = "Microsoft.Dynamics.CRM.associatednavigationproperty"
@@ -123,7 +124,9 @@ class Shaper:
         select: Sequence[str] | None = None,
         annotations: Annotations = Annotations(),
         expand: Sequence[Expansion] = (),
+        readable: Readable | None = None,
     ) -> dict[str, object]:
+        """One row in the read shape; `readable` leaves out expanded rows the caller may not read."""
         shaped: dict[str, object] = {"@odata.etag": etag(record)}
         names = list(select) if select else self._all_properties(table)
         if table.primary_key not in names:
@@ -131,7 +134,7 @@ class Shaper:
         for name in names:
             self._property(shaped, table, record, name, annotations)
         for expansion in expand:
-            shaped[expansion.navigation] = self._expanded(table, record, expansion, annotations)
+            shaped[expansion.navigation] = self._expanded(table, record, expansion, annotations, readable)
         return shaped
 
     @staticmethod
@@ -184,7 +187,9 @@ class Shaper:
         value = target.values.get(table.primary_name)
         return value if isinstance(value, str) else None
 
-    def _expanded(self, table: Table, record: Record, expansion: Expansion, annotations: Annotations) -> object:
+    def _expanded(
+        self, table: Table, record: Record, expansion: Expansion, annotations: Annotations, readable: Readable | None
+    ) -> object:
         if not expansion.collection:
             lookup = table.navigation(expansion.navigation)
             assert lookup is not None
@@ -193,19 +198,21 @@ class Shaper:
                 return None
             target_table = self.catalog.table(target[0])
             target_record = self.store.get(target_table, target[1])
-            if target_record is None:
-                return None
-            return self.row(target_table, target_record, expansion.select, annotations, expansion.nested)
+            if target_record is None or (readable is not None and not readable(target_table, target_record)):
+                return None  # a related row the caller may not read expands to null (UNCONFIRMED)
+            return self.row(target_table, target_record, expansion.select, annotations, expansion.nested, readable)
         collection = table.collections[expansion.navigation]
         child_table = self.catalog.table(collection.child)
         children = related_rows(self.store, table, record.id, child_table, collection.lookup)
+        if readable is not None:
+            children = [child for child in children if readable(child_table, child)]
         views = [(child, filter_view(child_table, child)) for child in children]
         if expansion.filter is not None:
             views = [(c, v) for c, v in views if expansion.filter(v)]  # type: ignore[operator]
         views = order_rows(views, expansion.orderby)
         if expansion.top is not None:
             views = views[: expansion.top]
-        return [self.row(child_table, c, expansion.select, annotations, expansion.nested) for c, _ in views]
+        return [self.row(child_table, c, expansion.select, annotations, expansion.nested, readable) for c, _ in views]
 
 
 def related_rows(store: Store, parent: Table, parent_id: str, child: Table, attribute: str) -> list[Record]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from emulators.dataverse.model.catalog import Catalog
 from emulators.dataverse.model.schema import Collection, Lookup, Table
+from emulators.dataverse.model.seed import CALLER_USER_ID
 from emulators.dataverse.model.service_errors import (
     PAYLOAD,
     ServiceError,
@@ -21,6 +22,7 @@ from emulators.dataverse.model.service_errors import (
     record_missing,
 )
 from emulators.dataverse.model.store import Record, Store
+from emulators.dataverse.model.tables import OWNER
 from emulators.dataverse.model.values import coerce, parse_guid
 from emulators.dataverse.webapi.paths import KeyRef, parse_key, split_segments, strip_service_root
 
@@ -44,6 +46,11 @@ class Writer:
         self.catalog = catalog
         self.store = store
         self._parsed_references: dict[str, tuple[Table, KeyRef]] = {}  # bind text -> parsed (bulk binds repeat)
+        # The systemuser that owns rows created without ownerid@odata.bind: the request's caller
+        # (set by WebApi.handle under the store lock), else the seeded caller.
+        self.acting_user = CALLER_USER_ID
+        # Called with every row a lookup is bound to (the caller needs Append To on it); None: no check.
+        self.append_to: Callable[[Table, Record], None] | None = None
 
     # -- references
     def find(self, table: Table, key: KeyRef) -> Record | None:
@@ -154,6 +161,8 @@ class Writer:
                 table.entity_set,
                 f"The navigation property '{navigation}' binds to '{expected}', not '{target_table.logical_name}'.",
             )
+        if self.append_to is not None:
+            self.append_to(target_table, target)
         result.lookups[lookup.attribute] = (target_table.logical_name, target.id)
 
     # -- operations
@@ -193,6 +202,8 @@ class Writer:
             values["statecode"] = 0
             values["statuscode"] = status if status is not None else table.states.default_status(0)
         lookups = {k: v for k, v in changes.lookups.items() if v is not None}
+        if OWNER in table.lookups and OWNER not in lookups:
+            lookups[OWNER] = ("systemuser", self.acting_user)
         self._check_required(table, values, lookups)
         _derive(table, values, changes.values)
         stamp = now_text()

@@ -3,8 +3,7 @@ before and after writes and rolled-back changesets (docs/emulator.md#speed)."""
 
 from __future__ import annotations
 
-from tests.component.emulator.test_batch import API, batch, changeset, part
-from tests.component.emulator.web_api import created_id
+from tests.component.emulator.web_api import API, batch, changeset, created_id, part
 
 
 def lastnames(api, expression):

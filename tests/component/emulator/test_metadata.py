@@ -105,7 +105,7 @@ def test_keys_and_relationships(api):
     many_to_one = _value(api, "EntityDefinitions(LogicalName='contact')/ManyToOneRelationships",
                          **{"$select": "ReferencedEntity,ReferencingAttribute,ReferencingEntityNavigationPropertyName"})
     assert {(r["ReferencedEntity"], r["ReferencingEntityNavigationPropertyName"]) for r in many_to_one} == {
-        ("account", "parentcustomerid_account"), ("contact", "parentcustomerid_contact")}
+        ("account", "parentcustomerid_account"), ("contact", "parentcustomerid_contact"), ("systemuser", "ownerid")}
     one_to_many = _value(api, "EntityDefinitions(LogicalName='account')/OneToManyRelationships",
                          **{"$filter": "ReferencingEntity eq 'contact'"})
     assert [(r["SchemaName"], r["ReferencedEntityNavigationPropertyName"], r["CascadeConfiguration"]["Delete"]) for r in one_to_many] == [
@@ -166,8 +166,9 @@ def test_every_navigation_property_binds_and_every_collection_is_served(api, dat
     contact = created_id(api.post("contacts", json={"lastname": "T"}))
     for relationship in _value(api, "EntityDefinitions(LogicalName='contact')/ManyToOneRelationships"):
         navigation = relationship["ReferencingEntityNavigationPropertyName"]
-        target_set = {"account": "accounts", "contact": "contacts"}[relationship["ReferencedEntity"]]
-        target = dataverse.insert(target_set, {"name": "A"} if target_set == "accounts" else {"lastname": "P"})
+        target_set, row = {"account": ("accounts", {"name": "A"}), "contact": ("contacts", {"lastname": "P"}),
+                           "systemuser": ("systemusers", {"fullname": "U"})}[relationship["ReferencedEntity"]]
+        target = dataverse.insert(target_set, row)
         response = api.patch(f"contacts({contact})", json={f"{navigation}@odata.bind": f"/{target_set}({target})"})
         assert response.status_code == 204, (navigation, response.text)
 

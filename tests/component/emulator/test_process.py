@@ -11,26 +11,7 @@ import httpx
 import pytest
 
 from tests.support import ROOT, loopback
-from tests.support.processes import free_port, wait_until_answering
-
-
-def _start(port: int, *args: str) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulators.dataverse", "--port", str(port), *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    try:
-        wait_until_answering(f"http://127.0.0.1:{port}/_emulator/", process, timeout=15)
-    except BaseException:
-        process.kill()
-        process.communicate()
-        raise
-    return process
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    process.wait(timeout=10)
+from tests.support.processes import free_port, start_dataverse_emulator, stop_process
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +22,11 @@ def data_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(data_file) -> Iterator[str]:
     port = free_port()
-    process = _start(port, "--data", str(data_file), "--seed-demo")
+    process = start_dataverse_emulator(port, "--data", str(data_file), "--seed-demo")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 def test_index_lists_tables_and_counts(server):
@@ -88,12 +69,12 @@ def test_rows_survive_a_restart_with_the_data_file(server, data_file):
     created = loopback.post(f"{server}/api/data/v9.2/contacts", json={"emailaddress1": "keep@example.com"})
     assert created.status_code == 204
     port = free_port()
-    second = _start(port, "--data", str(data_file))
+    second = start_dataverse_emulator(port, "--data", str(data_file))
     try:
         found = loopback.get(f"http://127.0.0.1:{port}/api/data/v9.2/contacts(emailaddress1='keep@example.com')")
         assert found.status_code == 200
     finally:
-        _stop(second)
+        stop_process(second)
 
 
 def test_reset_over_http_restores_the_demo_seed(server):
@@ -119,11 +100,11 @@ def test_a_damaged_data_file_is_named_without_a_traceback(tmp_path):
 
 def test_the_cost_model_is_switched_on_from_the_command_line():
     port = free_port()
-    process = _start(port, "--cost-model", "standard", "--time-compression", "50", "--dop-hint", "3")
+    process = start_dataverse_emulator(port, "--cost-model", "standard", "--time-compression", "50", "--dop-hint", "3")
     try:
         answer = httpx.get(f"http://127.0.0.1:{port}/api/data/v9.2/systemusers", timeout=10)
         state = httpx.get(f"http://127.0.0.1:{port}/_emulator/cost-model", timeout=10).json()
     finally:
-        _stop(process)
+        stop_process(process)
     assert answer.status_code == 200 and answer.headers["x-ms-dop-hint"] == "3"
     assert state["enabled"] and state["time_compression"] == 50 and state["ledger"]["requests"] == 1
