@@ -41,6 +41,7 @@ class AzureIdentityAuth:
     def __init__(self, environment_url: str, credential: Any = None) -> None:
         self.scope = environment_url.rstrip("/") + "/.default"
         self._credential = credential
+        self._owns_credential = credential is None
         self._token: str | None = None
         self._expires_on = 0.0
         self._lock: asyncio.Lock | None = None
@@ -58,7 +59,7 @@ class AzureIdentityAuth:
             if self._token != stale or (not force_refresh and self._fresh()):
                 return self._token  # type: ignore[return-value]
             try:
-                access = await self._fetch()
+                access = await self._fetch(force_refresh)
             except Exception as exc:  # noqa: BLE001 - any credential failure means "no token now"
                 from dataverse.errors import Unavailable
 
@@ -69,8 +70,10 @@ class AzureIdentityAuth:
     def _fresh(self) -> bool:
         return self._token is not None and self._expires_on - time.time() > REFRESH_MARGIN
 
-    async def _fetch(self) -> Any:
-        if self._credential is None:
+    async def _fetch(self, force_refresh: bool) -> Any:
+        if self._credential is None or (force_refresh and self._owns_credential):
+            # A forced refresh follows a 401: azure-identity would hand back the refused token from
+            # its own cache, so a new credential (empty cache) asks Entra ID again.
             self._credential = default_credential()
         get_token = self._credential.get_token
         if inspect.iscoroutinefunction(get_token):
