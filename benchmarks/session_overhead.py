@@ -37,6 +37,7 @@ def run(requests: int = 200, warmup: int = 20) -> dict[str, Any]:
     with _served("emulators.dataverse", "--port", "0") as dataverse_url, \
             _served("emulators.booking", "--port", "0", "--api-key", API_KEY) as sandbox_url:
         lead_id = _insert_lead(dataverse_url)
+        _insert_appointments(dataverse_url, lead_id, warmup + requests)
         samples = asyncio.run(_measure(_settings(dataverse_url, sandbox_url), lead_id, requests, warmup))
     overhead = sorted(total - waited for total, waited in samples)
     totals = sorted(total for total, _ in samples)
@@ -149,6 +150,18 @@ def _insert_lead(dataverse_url: str) -> str:
     )
     answer.raise_for_status()
     return answer.headers["OData-EntityId"].rsplit("(", 1)[1].rstrip(")")
+
+
+def _insert_appointments(dataverse_url: str, lead_id: str, count: int) -> None:
+    """The lead's own appointments ``apt_0``.. (a reschedule must name one of the record's appointments)."""
+    from integration.appointments.keys import appointment_row_id
+
+    with httpx.Client(base_url=f"{dataverse_url}/api/data/v9.2") as client:
+        for index in range(count):
+            client.post("appointments", json={
+                "activityid": appointment_row_id("booking", f"apt_{index}"), "subject": "Benchmark",
+                "regardingobjectid_lead_appointment@odata.bind": f"/leads({lead_id})",
+            }).raise_for_status()
 
 
 def _settings(dataverse_url: str, sandbox_url: str) -> dict[str, str]:

@@ -31,5 +31,16 @@ async def get_redirect(root: CompositionRoot, params: dict[str, str]) -> func.Ht
     return await app_handler(root, "redirect_to_booking")(request)
 
 
+async def booked(root: CompositionRoot, appointment_id: str, entity: str, row_id: str) -> None:
+    """The booking system reports ``appointment_id`` for the record: the app's webhook creates the appointment."""
+    from tests.appointments.delivery import event, request
+
+    response = await app_handler(root, "appointment_webhook")(
+        request(event(appointment_id, crmReference={"entity": entity, "id": row_id}))
+    )
+    assert response.status_code == 200, response.get_body()
+    assert answer(response)["regarding"] == {"entity": entity, "id": row_id}
+
+
 def answer(response: func.HttpResponse) -> dict[str, Any]:
     return json.loads(response.get_body())
