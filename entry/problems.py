@@ -8,6 +8,7 @@ costs the cold start only the small error modules.
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
 import traceback
@@ -145,7 +146,8 @@ def _entra_problem(exc: entra.EntraError) -> Problem:
                        headers=_bearer_challenge("insufficient_scope", detail, scope=exc.scope))
     if isinstance(exc, entra.ExchangeRefused) and exc.error == "interaction_required":
         detail = "Entra ID requires the user to sign in interactively (for example multi-factor authentication)."
-        more = {"claims": exc.claims} if exc.claims and exc.claims.isascii() and '"' not in exc.claims else {}
+        # The claims challenge travels base64-encoded, as Microsoft's client libraries expect it.
+        more = {"claims": base64.b64encode(exc.claims.encode()).decode()} if exc.claims and len(exc.claims) < 4096 else {}
         return Problem(401, "Interaction required", detail,
                        headers=_bearer_challenge("invalid_token", "interaction_required", **more))
     if isinstance(exc, entra.ExchangeRefused):
