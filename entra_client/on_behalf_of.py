@@ -8,14 +8,17 @@ tokens are kept here, per user (``oid`` + ``tid``), until shortly before they ex
 requests of one user cost Entra ID one exchange. msal's own token cache stores nothing
 (:class:`_NothingStored`), so memory does not grow with every user ever seen.
 
-msal is synchronous (``requests``); exchanges run in a worker thread. msal, requests and
-azure-identity are imported on first use. ``requests`` trusts ``REQUESTS_CA_BUNDLE`` (or
-certifi's bundle), so a local identity stand-in's CA is trusted through that variable.
+msal is synchronous (``requests``); exchanges run in a worker thread, and concurrent first
+requests of one user share one exchange. msal, requests and azure-identity are imported on
+first use. ``requests`` trusts ``REQUESTS_CA_BUNDLE`` (or certifi's bundle); ``ca_bundle``
+gives msal a session trusting that file instead (the entry layer passes ``SSL_CERT_FILE`` or
+``REQUESTS_CA_BUNDLE``, so either variable trusts a local identity stand-in's CA).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import threading
@@ -56,6 +59,7 @@ class OnBehalfOf:
         scope: str,
         client_secret: str | None = None,
         assertion: Callable[[], str] | None = None,
+        ca_bundle: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if client_secret is None and assertion is None:
@@ -65,7 +69,9 @@ class OnBehalfOf:
         self.scope = scope
         self._secret = client_secret
         self._assertion = assertion
+        self._ca_bundle = ca_bundle
         self._clock = clock
+        self._pending: dict[tuple[int, str], asyncio.Future[tuple[str, float]]] = {}
         self._app: Any = None
         self._app_lock = threading.Lock()
         self._tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
@@ -80,7 +86,19 @@ class OnBehalfOf:
             cached = self._tokens.get(key)
             if cached is not None and cached[1] - self._clock() > REFRESH_MARGIN:
                 return cached[0]
-        token, lifetime = await asyncio.to_thread(self._exchange, caller.token)
+        loop = asyncio.get_running_loop()
+        pending_key = (id(loop), key)
+        pending = None if force_refresh else self._pending.get(pending_key)
+        if pending is None:  # the first of concurrent requests of this user exchanges; the others wait for it
+            pending = loop.create_task(asyncio.to_thread(self._exchange, caller.token))
+            self._pending[pending_key] = pending
+
+            def forget(done: asyncio.Future[tuple[str, float]]) -> None:
+                if self._pending.get(pending_key) is done:
+                    del self._pending[pending_key]
+
+            pending.add_done_callback(forget)
+        token, lifetime = await asyncio.shield(pending)
         self._tokens[key] = (token, self._clock() + lifetime)
         self._tokens.move_to_end(key)
         while len(self._tokens) > MAX_USERS:
@@ -93,6 +111,7 @@ class OnBehalfOf:
         except (ExchangeRefused, EntraUnavailable, InvalidToken):
             raise
         except Exception as exc:  # noqa: BLE001 - requests' connection errors, msal's discovery ValueError, ...
+            log.warning("on-behalf-of exchange failed: %s", type(exc).__name__)
             raise EntraUnavailable(f"The on-behalf-of exchange failed ({type(exc).__name__}).") from None
         if not isinstance(result, dict):
             raise EntraUnavailable("Entra ID gave no usable answer to the on-behalf-of exchange.")
@@ -116,9 +135,17 @@ class OnBehalfOf:
                 import msal
 
                 credential: Any = self._secret if self._secret is not None else {"client_assertion": self._assertion}
+                options: dict[str, Any] = {}
+                if self._ca_bundle:
+                    import requests
+
+                    # Per request: requests 2.34 ignores a session-wide ``verify`` path here (seen in tests).
+                    session = requests.Session()
+                    session.request = functools.partial(session.request, verify=self._ca_bundle)  # type: ignore[method-assign]
+                    options["http_client"] = session
                 self._app = msal.ConfidentialClientApplication(
                     self.client_id, authority=self.authority, client_credential=credential,
-                    token_cache=_nothing_stored(), instance_discovery=False,
+                    token_cache=_nothing_stored(), instance_discovery=False, **options,
                 )
             return self._app
 

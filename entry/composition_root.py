@@ -119,20 +119,32 @@ class CompositionRoot:
             return None
         environ = os.environ if self._environ is None else self._environ
         managed_identity = environ.get("AZURE_CLIENT_ID") or None  # a user-assigned identity's client id
-        key = (entra, settings.dataverse_url, managed_identity)
+        # A private CA (a local identity stand-in): httpx reads SSL_CERT_FILE, requests REQUESTS_CA_BUNDLE;
+        # either one set is given to both, so one variable is enough.
+        ca_bundle = environ.get("SSL_CERT_FILE") or environ.get("REQUESTS_CA_BUNDLE") or None
+        key = (entra, settings.dataverse_url, managed_identity, ca_bundle)
         if key not in self._entra:
             from entra_client.access_tokens import AccessTokenValidator
             from entra_client.on_behalf_of import OnBehalfOf, managed_identity_assertion
             from integration.signed_in_callers import EntraClients
 
+            options = dict(self._entra_options)
+            if ca_bundle and "verify" not in options:
+                import ssl
+
+                try:
+                    options["verify"] = ssl.create_default_context(cafile=ca_bundle)
+                except (OSError, ssl.SSLError):  # unreadable: httpx's own default applies (and says why)
+                    pass
             validator = AccessTokenValidator(
                 tenant_id=entra.tenant_id, issuer=entra.issuer, jwks_url=entra.jwks_url,
-                audiences=entra.audiences, scope=entra.scope, **self._entra_options,
+                audiences=entra.audiences, scope=entra.scope, **options,
             )
             exchange = OnBehalfOf(
                 authority=entra.tenant_authority, client_id=entra.client_id,
                 scope=f"{settings.dataverse_url}/user_impersonation", client_secret=entra.client_secret,
                 assertion=None if entra.client_secret else managed_identity_assertion(managed_identity),
+                ca_bundle=ca_bundle,
             )
             self._entra[key] = EntraClients(validator, exchange)
         return self._entra[key]

@@ -7,6 +7,7 @@ requests, zero booking requests and zero token exchanges.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -91,6 +92,16 @@ async def test_repeated_requests_of_one_user_reuse_one_exchanged_token(
     oids = {parts(r.headers["authorization"].split(" ", 1)[1])[1]["oid"]
             for r in dataverse.requests if "/leads(" in r.path}
     assert oids == {tenant.alice.oid, tenant.bob.oid}
+
+
+async def test_concurrent_first_requests_of_one_user_share_one_exchange(
+    entra_root, dataverse, sandbox, identity, user_token, lead_id
+) -> None:
+    token = user_token()
+    answers = await asyncio.gather(*(post_as(entra_root, f"Bearer {token}", regarding("lead", lead_id)) for _ in range(4)))
+
+    assert [a.status_code for a in answers] == [201] * 4
+    assert identity.count(endpoint="token") == 1
 
 
 @pytest.mark.parametrize("authorization", [

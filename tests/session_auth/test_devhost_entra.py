@@ -1,6 +1,6 @@
 """Entra mode through the dev host, configured by environment as a deployment is: the session
 route needs no function key but a user's token, the redirect route does not exist, and the
-app trusts the identity stand-in's CA through SSL_CERT_FILE (httpx) and REQUESTS_CA_BUNDLE (msal)."""
+app trusts the identity stand-in's CA through SSL_CERT_FILE alone (for httpx and msal alike)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from tests.booking_sessions.app_calls import session_requests
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_entra_mode_served_by_the_dev_host(entra_env, dataverse, sandbox, identity, user_token) -> None:
+def test_entra_mode_served_by_the_dev_host(entra_env, dataverse, sandbox, identity, user_token, monkeypatch) -> None:
+    """Only SSL_CERT_FILE names the stand-in's CA: the app gives it to msal (requests) as well."""
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     lead = dataverse.insert("leads", {"firstname": "Ana", "lastname": "Diaz", "subject": "Mortgage"})
-    settings: dict[str, Any] = {**entra_env, "SSL_CERT_FILE": identity.ca_path, "REQUESTS_CA_BUNDLE": identity.ca_path}
+    settings: dict[str, Any] = {**entra_env, "SSL_CERT_FILE": identity.ca_path}
     body = {"regarding": {"entity": "lead", "id": lead}}
     with DevHost(ROOT, settings) as host, httpx.Client(base_url=host.url, timeout=30) as http:
         served = {f.name: f.auth_level for f in host.functions}
