@@ -170,7 +170,7 @@ class AccessTokenValidator:
 
     async def _read_keys(self) -> dict[str, Any]:
         import httpx
-        from jwt import PyJWK, PyJWKError
+        from jwt import PyJWK, PyJWTError
 
         try:
             async with (
@@ -202,7 +202,7 @@ class AccessTokenValidator:
                 continue
             try:
                 keys[kid] = PyJWK({k: v for k, v in entry.items() if k != "alg"}, algorithm=ALGORITHM).key
-            except (PyJWKError, ValueError, TypeError):
+            except (PyJWTError, ValueError, TypeError):  # PyJWKError, InvalidKeyError, bad base64
                 continue
         if not keys:
             raise EntraUnavailable("The tenant's key set holds no usable RSA signing key.")

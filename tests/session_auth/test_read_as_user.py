@@ -68,6 +68,9 @@ async def test_an_appointment_of_another_record_is_404_when_read_as_the_user(
     own = await post_as(entra_root, f"Bearer {user_token()}", regarding("lead", ana, "apt_of_ana"))
 
     assert (hijack.status_code, unknown.status_code) == (404, 404)
+    # The app's own requests (the webhook, through the same root) keep DATAVERSE_AUTH: here none.
+    await booked(entra_root, "apt_later", "lead", ana)
+    assert all("authorization" not in r.headers for r in dataverse.requests if r.method != "GET")
     assert own.status_code == 201, own.get_body()
     [sent] = session_requests(sandbox)
     assert sent["json"]["appointmentId"] == "apt_of_ana"
