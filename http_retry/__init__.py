@@ -72,8 +72,8 @@ class RetryPolicy:
     a retry must never run past the point where the request's own caller has given up.
     """
 
-    max_attempts: int = 3
-    max_total_wait: float = 10.0
+    max_attempts: int = 5
+    max_total_wait: float = 20.0
     base_delay: float = 0.5
     max_delay: float = 8.0
 

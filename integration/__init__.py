@@ -5,5 +5,9 @@
 - ``schedules``: import committed WEM shifts as bookable resource bookings.
 
 Flows raise the errors of :mod:`integration.errors` (or let the clients' typed errors
-through); :mod:`http_api.problems` is the one place that turns them into HTTP answers.
+through); :mod:`entry.problems` is the one place that maps them to answers.
+
+Every flow takes an :class:`integration.dependencies.Dependencies` (settings and clients) as
+its first argument; nothing here reads the environment, builds a client, or imports the
+entry layer (``http_api``, ``entry``).
 """

@@ -1,4 +1,4 @@
-"""Errors the flows raise, each meaning one HTTP answer (see :mod:`http_api.problems`).
+"""Errors the flows raise, each meaning one HTTP answer (see :mod:`entry.problems`).
 
 The Dataverse and booking clients have their own typed errors; the HTTP layer maps those
 too, so a flow only catches what it can do something about.
@@ -57,6 +57,16 @@ class UpstreamRejected(IntegrationError):
     """An upstream system answered with an error or with something we cannot use."""
 
     status, title = 502, "Bad answer from an upstream system"
+
+
+class Busy(IntegrationError):
+    """This instance already runs as much of this kind of work as its memory allows: retry later."""
+
+    status, title = 503, "Busy"
+
+    def __init__(self, detail: str, seconds: float):
+        super().__init__(detail)
+        self.retry_after = seconds
 
 
 class UpstreamUnavailable(IntegrationError):

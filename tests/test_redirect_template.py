@@ -21,14 +21,8 @@ import azure.functions as func
 import pytest
 
 from integration.settings import SettingsError, load_settings
+from tests.test_settings import VALID
 
-SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5"
-VALID = {
-    "DATAVERSE_URL": "https://contoso.crm.dynamics.com",
-    "BOOKING_API_URL": "https://api.book.example.com/v1",
-    "BOOKING_REDIRECT_URL": "https://book.example.com/start?session={sessionId}",
-    "BOOKING_WEBHOOK_SECRET": SECRET,
-}
 NODE = shutil.which("node")
 WHATWG = """
 const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));

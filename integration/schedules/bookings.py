@@ -7,12 +7,14 @@ and remove this import's bookings that the schedule no longer has.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from integration.errors import UpstreamRejected
 from integration.schedules.payload import ScheduleImport
 
 ENTITY_SET = "bookableresourcebookings"
@@ -125,12 +127,22 @@ def desired_bookings(schedule: ScheduleImport, refs: ResolvedReferences) -> Iter
 
 
 def existing_booking(row: Mapping[str, Any]) -> Booking:
-    """A row read with :data:`SELECT`, in the same comparable form as a desired booking."""
+    """A row read with :data:`SELECT`, in the same comparable form as a desired booking.
+
+    Its times come from outside: one that is missing, not an ISO-8601 string with an offset, or
+    outside what UTC can hold is a bad answer from Dataverse (502), never a crash.
+    """
+    try:
+        start, end = _utc(_aware(row["starttime"])), _utc(_aware(row["endtime"]))
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise UpstreamRejected(
+            f"Dataverse answered a {LOGICAL_NAME} without a readable starttime and endtime."
+        ) from None
     return Booking(
         id=_lower(row[PRIMARY_KEY]),
         name=row.get("name") or "",
-        start=_utc(row["starttime"]),
-        end=_utc(row["endtime"]),
+        start=start,
+        end=end,
         duration=row.get("duration"),
         resource=_lower(row.get("_resource_value")),
         status=_lower(row.get("_bookingstatus_value")),
@@ -181,6 +193,22 @@ class ScopeTest:
     def __call__(self, booking: Booking) -> bool:
         window = self._windows.get(booking.resource)
         return window is not None and window[0] <= booking.start < window[1]
+
+
+_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+def _aware(value: Any) -> datetime | str:
+    """A time as Dataverse answers it: ``Z`` form as is, else an ISO-8601 string with an offset."""
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    if _UTC_SECONDS.fullmatch(value):
+        datetime.fromisoformat(value)  # a real date: no 30 February, no hour 24
+        return value
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("no offset")
+    return parsed
 
 
 def _utc(value: datetime | str) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,7 @@ from pydantic import BaseModel
 
 from dataverse.odata import in_filters, literal
 from integration.dependencies import Dependencies
+from integration.errors import Busy
 from integration.schedules import writes
 from integration.schedules.bookings import (
     BOOKING_SETUP_METADATA_ID, ENTITY_SET, SELECT, Booking, Desired, ResolvedReferences, ScopeTest, desired_bookings,
@@ -34,6 +37,37 @@ log = logging.getLogger("integration.schedules")
 Progress = Callable[[str, int, int], None]
 """``(phase, done, total)``: called as work completes (the CLI draws a bar with it)."""
 NO_USER = "no Dataverse user has this agent's email (systemuser.internalemailaddress)"
+
+MAX_CONCURRENT_IMPORTS = 2
+"""Imports one worker process runs at once. Parsing and validating a 20 MiB body peaks at up
+to about 8 times its size (``python -m benchmarks import_memory``: 133 MiB at worst), so two
+stay within a small instance's memory next to the other routes; a third is answered 503."""
+BUSY_RETRY_AFTER = 30.0
+"""Seconds a refused import is told to wait: a large import takes tens of seconds."""
+
+_slots_lock = threading.Lock()
+_running = 0
+
+
+@contextmanager
+def import_slot() -> Iterator[None]:
+    """Hold one of this process's import slots; :class:`Busy` (503 + Retry-After) if none is free."""
+    global _running
+    with _slots_lock:
+        if _running >= MAX_CONCURRENT_IMPORTS:
+            raise Busy(f"This instance is already running {_running} imports; retry later.", BUSY_RETRY_AFTER)
+        _running += 1
+    try:
+        yield
+    finally:
+        with _slots_lock:
+            _running -= 1
+
+
+def imports_running() -> int:
+    """How many imports hold a slot in this process now."""
+    with _slots_lock:
+        return _running
 
 
 class Skipped(BaseModel):
@@ -167,8 +201,10 @@ def _skipped(refs: References, touched: list[Desired | Booking], *outcomes: writ
 async def import_from_body(
     dependencies: Dependencies, body: bytes, *, progress: Progress | None = None
 ) -> ImportSummary:
-    """The whole flow from a request body: validate it (400/413), then write to Dataverse."""
-    # Parsing 100,000 segments takes most of a second of CPU: off the event loop, so other
-    # invocations on this worker (webhooks, sessions) keep being served meanwhile.
-    schedule = await asyncio.to_thread(parse_import, body)
-    return await import_schedule(dependencies.dataverse, schedule, progress=progress)
+    """The whole flow from a request body: a free import slot (else 503), validate it (400/413),
+    then write to Dataverse."""
+    with import_slot():
+        # Parsing 100,000 segments takes most of a second of CPU: off the event loop, so other
+        # invocations on this worker (webhooks, sessions) keep being served meanwhile.
+        schedule = await asyncio.to_thread(parse_import, body)
+        return await import_schedule(dependencies.dataverse, schedule, progress=progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from datetime import datetime, timezone
@@ -11,13 +12,14 @@ import httpx
 import pytest
 import respx
 
-from booking_client import BookingClient, CrmReference, Customer, RetryPolicy, Session, SessionRequest
+from booking_client import BookingClient, CrmReference, Customer, Session, SessionRequest
+from booking_client.client import DEFAULT_RETRY
 from booking_client.errors import BookingInvalidAnswer, BookingRejected, BookingTimeout, BookingUnavailable
 from http_retry import parse_retry_after
 
 API = "https://api.book.test/v1"
 SESSIONS = API + "/sessions"
-FAST = RetryPolicy(base_delay=0.01, max_delay=0.02)
+FAST = dataclasses.replace(DEFAULT_RETRY, base_delay=0.01, max_delay=0.02)  # 3 attempts, 10 s budget
 REQUEST = SessionRequest(
     appointment_id=None,
     customer=Customer(first_name="Ana", last_name="Diaz", email="ana@example.com", phone="+15555550100"),

@@ -166,3 +166,16 @@ def test_failures_can_be_planned_over_http(http, sandbox):
 
     assert post(http, session_body()).status_code == 429
     assert post(http, session_body()).status_code == 201
+
+
+def test_a_planned_retry_after_and_expiry_are_answered_verbatim_also_over_http(http, sandbox):
+    assert http.post("/_sandbox/fail-next", json={"mode": "throttle", "retryAfter": "9" * 40}).status_code == 200
+    assert http.post("/_sandbox/next-expires-at", json={"values": ["9999-12-31T23:59:59-05:00"]}).status_code == 200
+    sandbox.fail_next(1, "unavailable503", retry_after="\u00b2")
+
+    throttled, unavailable, created, normal = (post(http, session_body(), key=f"k{n}") for n in range(4))
+
+    assert (throttled.status_code, throttled.headers["retry-after"]) == (429, "9" * 40)
+    assert (unavailable.status_code, unavailable.headers.get_list("retry-after")) == (503, ["\u00b2"])
+    assert created.json()["expiresAt"] == "9999-12-31T23:59:59-05:00"
+    assert normal.json()["expiresAt"].endswith("Z")

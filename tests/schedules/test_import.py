@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from pathlib import Path
@@ -176,6 +177,15 @@ async def test_over_20_mib_is_413(post, dataverse, app_settings):
     assert dataverse.count() == 0
 
 
+@pytest.mark.parametrize("unit", [b"{},", b"[],", b'"ab",'])
+async def test_a_body_of_millions_of_tiny_values_is_413_before_decoding(post, dataverse, app_settings, unit):
+    """Under 20 MiB, but over 500 MiB as Python objects: refused from a count of its bytes."""
+    body = b'{"source":"x","agents":[],"pad":[' + unit * (19 * 1024 * 1024 // len(unit)) + b"0]}"
+    status, problem, _ = await post(body)
+    assert status == 413 and "split the import" in problem["detail"]
+    assert dataverse.count() == 0
+
+
 async def test_requests_for_2000_segments_are_bounded(post, dataverse, app_settings):
     document = generate.schedule(agents=40, segments_per_agent=50)
     seed_users(dataverse, [generate.email(i) for i in range(40)])
@@ -218,3 +228,26 @@ async def test_without_a_window_each_agent_replaces_the_span_of_its_own_segments
     status, body, _ = await post(document)
     assert status == 200 and body["removed"] == 3 and body["unchanged"] == 1
     assert [row["name"] for row in dataverse.rows(BOOKINGS)] == ["Sam Lee - Chat"]
+
+
+async def test_imports_beyond_the_per_instance_bound_are_503_with_retry_after(post, dataverse, app_settings):
+    """Each import may take ~8x its body in memory: one instance runs a bounded number at once."""
+    from integration.schedules.importer import MAX_CONCURRENT_IMPORTS, imports_running
+
+    document = generate.schedule(agents=1, segments_per_agent=2)
+    dataverse.faults.hang(MAX_CONCURRENT_IMPORTS, seconds=60)  # the first Dataverse call of each import waits
+    running = [asyncio.create_task(post(document)) for _ in range(MAX_CONCURRENT_IMPORTS)]
+    for _ in range(1000):  # poll until both imports are inside Dataverse
+        if imports_running() == MAX_CONCURRENT_IMPORTS and dataverse.faults.pending() == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert imports_running() == MAX_CONCURRENT_IMPORTS
+
+    status, problem, response = await post(document)
+    assert status == 503 and response.headers["Retry-After"] == "30" and problem["retryAfter"] == 30
+
+    dataverse.reset()  # releases the waiting calls (dropped connections, which the client retries)
+    assert [result[0] for result in await asyncio.gather(*running)] == [200] * MAX_CONCURRENT_IMPORTS
+    assert imports_running() == 0
+    status, _, _ = await post(document)
+    assert status == 200

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+import pytest
+
 from integration.schedules.importer import import_schedule
 from integration.schedules.payload import validate_import
 from samples.schedules import generate
@@ -82,3 +85,39 @@ async def test_booking_that_exists_outside_what_was_read_is_updated_not_duplicat
     row = next(r for r in dataverse.rows(BOOKINGS) if r["name"] == "Sam Lee - Chat")
     alex = next(r for r in dataverse.rows("bookableresources") if r["_userid_value"] == users["a.smith@contoso.com"])
     assert row["_resource_value"] == alex["bookableresourceid"]
+
+
+class AnswersRewritten(httpx.AsyncHTTPTransport):
+    """Real HTTP to the emulator; the bookings it answers get ``starttime`` replaced by ``value``.
+
+    The emulator validates what it stores, so it cannot hold an unreadable date: this is the
+    one edge the test produces itself, on a real answer.
+    """
+
+    def __init__(self, value: object) -> None:
+        super().__init__()
+        self.value = value
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.method != "GET" or not request.url.path.endswith(BOOKINGS):
+            return response
+        document = json.loads(await response.aread())
+        for row in document.get("value", []):
+            row["starttime"] = self.value
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-encoding")}
+        return httpx.Response(response.status_code, headers=headers, json=document)
+
+
+@pytest.mark.parametrize("value", ["garbage", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", None, 12345,
+                                   "2026-11-16T14:00:00"])
+async def test_an_unreadable_date_in_dataverse_s_answer_is_a_bad_upstream_answer(dataverse, value):
+    from dataverse import DataverseClient
+    from integration.errors import UpstreamRejected
+
+    seed_users(dataverse, ["a.smith@contoso.com", "s.lee@contoso.com"])
+    async with DataverseClient(dataverse.url) as client:
+        await import_schedule(client, validate_import(SAMPLE))
+    async with DataverseClient(dataverse.url, transport=AnswersRewritten(value)) as client:
+        with pytest.raises(UpstreamRejected, match="bookableresourcebooking"):
+            await import_schedule(client, validate_import(SAMPLE))
