@@ -35,3 +35,16 @@ def test_entra_mode_served_by_the_dev_host(entra_env, dataverse, sandbox, identi
     assert accepted.status_code == 201, accepted.text
     assert len(session_requests(sandbox)) == 1
     assert redirect.status_code == 404
+
+
+def test_health_names_the_entra_settings_that_are_missing_or_malformed(entra_env) -> None:
+    settings = {**entra_env, "ENTRA_TENANT_ID": "contoso.onmicrosoft.com", "SESSION_API_AUDIENCE": "",
+                "ENTRA_AUTHORITY": "http://login.example", "ENTRA_CLIENT_SECRET": "never-shown-secret-value"}
+    with DevHost(ROOT, settings) as host:
+        health = httpx.get(f"{host.url}/api/health")
+        session = httpx.post(f"{host.url}/api/booking-sessions", json={})
+
+    assert health.status_code == 503
+    assert sorted(health.json()["settings"]) == ["ENTRA_AUTHORITY", "ENTRA_TENANT_ID", "SESSION_API_AUDIENCE"]
+    assert session.status_code == 503 and session.json()["settings"] == health.json()["settings"]
+    assert "never-shown-secret-value" not in health.text + session.text

@@ -114,15 +114,26 @@ async def test_record_level_security_decides_what_each_user_may_book_for(
     """User A owns a lead; user B has user-level access only: B's request is a 404 with no booking call.
 
     Needs the Dataverse emulator's entra mode (token validation and ``ownerid`` security),
-    which another change adds; until it is merged the test is skipped, and says so.
+    which another change adds; until it is merged the test is skipped, and says so. Written
+    before that emulator existed: the options it is given are matched by name from its
+    constructor's signature, and the seeding of users (``azureactivedirectoryobjectid``,
+    user-level access) follows the issue's description; adapt both to the emulator's documented
+    controls when merging if they differ.
     """
+    import inspect
+
     from emulators.dataverse import DataverseEmulator
 
-    if not hasattr(DataverseEmulator, "auth") and "auth" not in DataverseEmulator.__init__.__code__.co_varnames:
+    parameters = inspect.signature(DataverseEmulator.__init__).parameters
+    if not hasattr(DataverseEmulator, "auth") and "auth" not in parameters:
         pytest.skip("the Dataverse emulator has no `auth` option yet (token enforcement and record-level security)")
     from entry.composition_root import CompositionRoot
 
-    with DataverseEmulator(auth="entra", authority=identity.url, tenant_id=identity.tenant_id) as secured:
+    candidates = {"authority": identity.url, "identity_url": identity.url, "entra_authority": identity.url,
+                  "tenant_id": identity.tenant_id, "tenant": identity.tenant_id, "jwks_url": identity.jwks_url(),
+                  "ca_path": identity.ca_path, "ca_file": identity.ca_path}
+    options = {name: value for name, value in candidates.items() if name in parameters}
+    with DataverseEmulator(auth="entra", **options) as secured:
         user_a = secured.insert("systemusers", {"azureactivedirectoryobjectid": tenant.alice.oid, "fullname": "A"})
         secured.insert("systemusers", {"azureactivedirectoryobjectid": tenant.bob.oid, "fullname": "B",
                                        "accessleveluseronly": True})
