@@ -1,4 +1,4 @@
-"""CONTRACT §2.1, entra mode: which tokens open a session, and that a refused one costs nothing.
+"""The session route in entra mode: which tokens open a session, and that a refused one costs nothing.
 
 Tokens come from the Entra ID stand-in over https (or are forged from its keys); the app
 validates them with its own code. Every refused token is checked to have cost zero Dataverse
