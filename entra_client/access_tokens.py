@@ -37,6 +37,8 @@ KEYS_MAX_AGE = 3600.0
 """Seconds after which the JWKS is read again, even without an unknown ``kid``."""
 UNKNOWN_KID_INTERVAL = 60.0
 """At most one refresh for an unknown ``kid`` per this many seconds."""
+FAILED_READ_PAUSE = 10.0
+"""After a failed read with no keys at all, requests answer 503 for this long without asking again."""
 MAX_TOKEN_LENGTH = 16 * 1024
 MAX_JWKS_BYTES = 256 * 1024
 MAX_KEYS = 64
@@ -93,6 +95,7 @@ class AccessTokenValidator:
         self._keys: dict[str, Any] = {}
         self._read_at = -math.inf
         self._last_unknown_kid_refresh = -math.inf
+        self._failed_at = -math.inf
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
     async def validate(self, authorization: str | None) -> Caller:
@@ -151,6 +154,9 @@ class AccessTokenValidator:
             now = self._clock()
             if kid in self._keys and now - self._read_at < KEYS_MAX_AGE:
                 return self._keys[kid]  # another request refreshed while this one waited
+            if not self._keys and now - self._failed_at < FAILED_READ_PAUSE:
+                raise EntraUnavailable("The tenant's signing keys could not be read.",
+                                       retry_after=FAILED_READ_PAUSE - (now - self._failed_at))
             if not self._keys or now - self._read_at >= KEYS_MAX_AGE:
                 await self._refresh(keep_on_failure=bool(self._keys))
             elif kid not in self._keys and now - self._last_unknown_kid_refresh >= self._unknown_kid_interval:
@@ -164,6 +170,7 @@ class AccessTokenValidator:
             self._keys = await self._read_keys()
             self._read_at = self._clock()
         except EntraUnavailable:
+            self._failed_at = self._clock()
             if not keep_on_failure:
                 raise
             log.warning("reading the tenant's signing keys failed; the known keys stay in use")

@@ -104,3 +104,19 @@ async def test_claims_of_the_wrong_type_are_refused() -> None:
                    {"aud": "api://other"}, {"iss": f"{AUTHORITY}/{TENANT}/"}):
         with pytest.raises((InvalidToken, InsufficientScope)):
             await check.validate(token(**claims))
+
+
+@respx.mock
+async def test_an_unreadable_key_set_is_not_asked_again_for_every_request() -> None:
+    clock = Clock()
+    route = respx.get(JWKS).mock(side_effect=httpx.ConnectError("refused"))
+    check = validator(clock)
+    for _ in range(3):
+        with pytest.raises(EntraUnavailable) as raised:
+            await check.validate(token())
+    assert route.call_count == 1
+    assert 0 < raised.value.retry_after <= 10
+    clock.now += 11
+    route.mock(return_value=httpx.Response(200, json=jwk_set()))
+    assert (await check.validate(token())).tenant_id == TENANT
+    assert route.call_count == 2
