@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,14 @@ class DataverseClient:
     def parallelism(self) -> int:
         """Requests this client lets run at once now: the dop hint, less after a 429, at most the ceiling."""
         return self.transport.limit.limit
+
+    def acting_as(self, auth: Auth) -> DataverseClient:
+        """A client of the same environment whose requests carry ``auth``'s tokens (a signed-in user's
+        on-behalf-of token, say), sharing this client's connection pool and concurrency limit.
+        Closing it closes nothing; close this client."""
+        view = copy.copy(self)
+        view.transport = self.transport.with_auth(auth)
+        return view
 
     async def aclose(self) -> None:
         await self.transport.aclose()

@@ -7,6 +7,7 @@ so the operations in :mod:`dataverse.client` only deal with successes.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import time
@@ -56,8 +57,18 @@ class Transport:
         self.limit = AdaptiveLimit(max_concurrency)
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
+        self._pool_owner: Transport | None = None
+
+    def with_auth(self, auth: Auth | None) -> Transport:
+        """The same transport (pool, concurrency limit, retries) whose requests carry ``auth``'s tokens."""
+        view = copy.copy(self)
+        view.auth = auth
+        view._pool_owner = self._pool_owner or self
+        return view
 
     def _client(self) -> httpx.AsyncClient:
+        if self._pool_owner is not None:
+            return self._pool_owner._client()
         if self._http is None:
             self._http = httpx.AsyncClient(
                 base_url=self.base_url,
@@ -69,7 +80,7 @@ class Transport:
         return self._http
 
     async def aclose(self) -> None:
-        if self._http is not None:
+        if self._pool_owner is None and self._http is not None:
             await self._http.aclose()
             self._http = None
 

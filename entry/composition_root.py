@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from dataverse import DataverseClient
     from integration.dependencies import Dependencies
     from integration.settings import Settings
+    from integration.signed_in_callers import EntraClients
 
 # httpx logs every request URL at INFO; OData filters in those URLs can hold customer emails.
 for _name in ("httpx", "httpcore"):
@@ -44,7 +45,8 @@ class CompositionRoot:
 
     ``dataverse_options`` and ``booking_options`` are passed to the clients' constructors
     (a timeout, a retry policy, a transport): the production defaults are the clients' own,
-    tests pass shorter ones instead of patching.
+    tests pass shorter ones instead of patching. ``entra_options`` go to the token validator
+    (``verify``: an ``ssl.SSLContext`` trusting a local identity stand-in; ``unknown_kid_interval``).
     """
 
     def __init__(
@@ -53,13 +55,25 @@ class CompositionRoot:
         *,
         dataverse_options: Mapping[str, Any] | None = None,
         booking_options: Mapping[str, Any] | None = None,
+        entra_options: Mapping[str, Any] | None = None,
     ) -> None:
         self._environ = environ
         self._dataverse_options = dict(dataverse_options or {})
         self._booking_options = dict(booking_options or {})
+        self._entra_options = dict(entra_options or {})
+        self._entra: dict[tuple[Any, ...], EntraClients] = {}
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]] = (
             weakref.WeakKeyDictionary()
         )
+
+    def session_auth(self) -> str:
+        """``entra`` or ``key``: how the session routes are registered, read when the app is indexed.
+
+        Anything but ``entra`` registers the routes behind a function key (an unknown value is
+        also reported by every request and by ``/api/health``), so a typo never opens them.
+        """
+        environ = os.environ if self._environ is None else self._environ
+        return "entra" if environ.get("SESSION_AUTH", "").strip().lower() == "entra" else "key"
 
     def settings(self) -> Settings:
         """The settings as they are now; :class:`~integration.settings.SettingsError` lists every problem."""
@@ -72,7 +86,9 @@ class CompositionRoot:
         from integration.dependencies import Dependencies
 
         settings = self.settings()
-        return Dependencies(settings, self._dataverse_client(settings), self._booking_client(settings))
+        return Dependencies(
+            settings, self._dataverse_client(settings), self._booking_client(settings), self._entra_clients(settings)
+        )
 
     async def aclose(self) -> None:
         """Close the clients of the running loop (the command does this before it exits)."""
@@ -95,6 +111,43 @@ class CompositionRoot:
             return DataverseClient(settings.dataverse_url, auth=auth, **self._dataverse_options)
 
         return self._on_this_loop(("dataverse", settings.dataverse_url, settings.dataverse_auth), build)
+
+    def _entra_clients(self, settings: Settings) -> EntraClients | None:
+        """Token validator and on-behalf-of exchange: process-wide (their caches outlive event loops)."""
+        entra = settings.entra
+        if entra is None:
+            return None
+        environ = os.environ if self._environ is None else self._environ
+        managed_identity = environ.get("AZURE_CLIENT_ID") or None  # a user-assigned identity's client id
+        # A private CA (a local identity stand-in): httpx reads SSL_CERT_FILE, requests REQUESTS_CA_BUNDLE;
+        # either one set is given to both, so one variable is enough.
+        ca_bundle = environ.get("SSL_CERT_FILE") or environ.get("REQUESTS_CA_BUNDLE") or None
+        key = (entra, settings.dataverse_url, managed_identity, ca_bundle)
+        if key not in self._entra:
+            from entra_client.access_tokens import AccessTokenValidator
+            from entra_client.on_behalf_of import OnBehalfOf, managed_identity_assertion
+            from integration.signed_in_callers import EntraClients
+
+            options = dict(self._entra_options)
+            if ca_bundle and "verify" not in options:
+                import ssl
+
+                try:
+                    options["verify"] = ssl.create_default_context(cafile=ca_bundle)
+                except (OSError, ssl.SSLError):  # unreadable: httpx's own default applies (and says why)
+                    pass
+            validator = AccessTokenValidator(
+                tenant_id=entra.tenant_id, issuer=entra.issuer, jwks_url=entra.jwks_url,
+                audiences=entra.audiences, scope=entra.scope, **options,
+            )
+            exchange = OnBehalfOf(
+                authority=entra.tenant_authority, client_id=entra.client_id,
+                scope=f"{settings.dataverse_url}/user_impersonation", client_secret=entra.client_secret,
+                assertion=None if entra.client_secret else managed_identity_assertion(managed_identity),
+                ca_bundle=ca_bundle,
+            )
+            self._entra[key] = EntraClients(validator, exchange)
+        return self._entra[key]
 
     def _booking_client(self, settings: Settings) -> "BookingClient":
         def build() -> "BookingClient":

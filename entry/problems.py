@@ -8,6 +8,7 @@ costs the cold start only the small error modules.
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
 import traceback
@@ -16,6 +17,7 @@ from typing import Any
 
 from booking_client import errors as booking
 from dataverse import errors as dataverse
+from entra_client import errors as entra
 from integration.errors import IntegrationError, InvalidInput
 from integration.settings import SettingsError
 
@@ -31,6 +33,8 @@ class Problem:
     detail: str | None = None
     retry_after: float | None = None
     extensions: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    """Further answer headers (``WWW-Authenticate`` for a refused token)."""
 
     @property
     def retry_after_seconds(self) -> int | None:
@@ -97,6 +101,8 @@ def _problem_for(exc: BaseException) -> Problem:
         return _dataverse_problem(exc)
     if isinstance(exc, booking.BookingError):
         return _booking_problem(exc)
+    if isinstance(exc, entra.EntraError):
+        return _entra_problem(exc)
     log.error("unhandled %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
     return INTERNAL_ERROR
 
@@ -121,6 +127,33 @@ def _booking_problem(exc: booking.BookingError) -> Problem:
         return Problem(503, "Booking system unavailable", "The booking system is throttling or unavailable; retry later.",
                        retry_after=exc.retry_after or 5)
     return Problem(502, "Bad answer from the booking system", str(exc))
+
+
+def _bearer_challenge(error: str, description: str, **more: str) -> dict[str, str]:
+    """RFC 6750 section 3 ``WWW-Authenticate``; values are our own fixed texts (no quotes to escape)."""
+    params = {"error": error, "error_description": description, **more}
+    return {"WWW-Authenticate": "Bearer " + ", ".join(f'{k}="{v}"' for k, v in params.items())}
+
+
+def _entra_problem(exc: entra.EntraError) -> Problem:
+    if isinstance(exc, entra.InvalidToken):
+        detail = str(exc)
+        return Problem(401, "Invalid access token", detail,
+                       headers=_bearer_challenge("invalid_token", detail.replace('"', "'")))
+    if isinstance(exc, entra.InsufficientScope):
+        detail = f"The access token lacks the delegated scope {exc.scope}."
+        return Problem(403, "Insufficient scope", detail,
+                       headers=_bearer_challenge("insufficient_scope", detail, scope=exc.scope))
+    if isinstance(exc, entra.ExchangeRefused) and exc.error == "interaction_required":
+        detail = "Entra ID requires the user to sign in interactively (for example multi-factor authentication)."
+        # The claims challenge travels base64-encoded, as Microsoft's client libraries expect it.
+        more = {"claims": base64.b64encode(exc.claims.encode()).decode()} if exc.claims and len(exc.claims) < 4096 else {}
+        return Problem(401, "Interaction required", detail,
+                       headers=_bearer_challenge("invalid_token", "interaction_required", **more))
+    if isinstance(exc, entra.ExchangeRefused):
+        return Problem(502, "Entra ID refused the on-behalf-of exchange", str(exc))
+    retry = exc.retry_after if isinstance(exc, entra.EntraUnavailable) else 5
+    return Problem(503, "Entra ID unavailable", "Entra ID could not be reached; retry later.", retry_after=retry)
 
 
 DEADLINE_PASSED = Problem(503, "Took too long", "The request could not be completed in time; it is safe to retry.",

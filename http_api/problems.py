@@ -33,7 +33,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 def problem_response(problem: Problem) -> func.HttpResponse:
     """A problem document as the HTTP answer, with ``Retry-After`` where a retry can help."""
     seconds = problem.retry_after_seconds
-    headers = {} if seconds is None else {"Retry-After": str(seconds)}
+    headers = {**problem.headers, **({} if seconds is None else {"Retry-After": str(seconds)})}
     return func.HttpResponse(
         json.dumps(problem.document(), separators=(",", ":")), status_code=problem.status, headers=headers,
         mimetype=PROBLEM_JSON,

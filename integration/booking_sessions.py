@@ -2,14 +2,21 @@
 send the agent to the booking page for it.
 
 The caller names a lead or contact; everything about the customer is read from Dataverse,
-never taken from the request. Whatever session id the booking API returns, the redirect
-stays on the configured booking host.
+never taken from the request. An ``appointmentId`` (a reschedule) is accepted only when the
+appointment this integration created for that booking-system id regards the same record, so
+a session can never move one customer's appointment to another. Whatever session id the
+booking API returns, the redirect stays on the configured booking host.
+
+The reads go through the client the caller is given: the app's own Dataverse client, or
+(``SESSION_AUTH=entra``) one acting as the signed-in user, so that Dataverse's record-level
+security decides and a record the user may not read is a 404 like a missing one.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
@@ -17,7 +24,9 @@ from urllib.parse import quote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from booking_client import CrmReference, Customer, SessionRequest
-from dataverse.errors import NotFound
+from dataverse import request_builders
+from dataverse.errors import Forbidden, NotFound
+from integration.appointments.keys import appointment_row_id
 from integration.dependencies import Dependencies
 from integration.errors import FieldProblem, InvalidInput, PayloadTooLarge, RecordNotFound, UpstreamRejected
 from integration.json_input import json_path, parse_json
@@ -80,10 +89,27 @@ def request_from_query(params: Mapping[str, str]) -> BookingSessionRequest:
     return _validated(data, _query_name)
 
 
+LOOKUP_TABLE = 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'
+"""Asks Dataverse which table ``_regardingobjectid_value`` points at (the lookup is polymorphic)."""
+
+
 async def start_booking_session(dependencies: Dependencies, request: BookingSessionRequest,
-                                *, now: datetime | None = None) -> BookingSession:
-    """Steps 1-2: read the customer, ask the booking API for a session, build the redirect."""
-    customer = await read_customer(dependencies.dataverse, request.regarding)
+                                *, as_user: DataverseClient | None = None,
+                                now: datetime | None = None) -> BookingSession:
+    """Steps 1-2: read the customer, ask the booking API for a session, build the redirect.
+
+    ``as_user`` is a Dataverse client acting as the signed-in caller (on-behalf-of): the
+    customer and the appointment are then read with the caller's rights, and a record
+    Dataverse refuses to show them (403) is answered like a missing one. Without it the
+    app's own client reads them.
+    """
+    reader = as_user or dependencies.dataverse
+    hidden = (NotFound, Forbidden) if as_user is not None else (NotFound,)
+    customer = await read_customer(reader, request.regarding, hidden=hidden)
+    if request.appointment_id is not None:
+        await check_appointment_regards(
+            reader, dependencies.settings.booking_source, request.appointment_id, request.regarding, hidden=hidden
+        )
 
     session = await dependencies.booking.create_session(
         SessionRequest(
@@ -100,13 +126,17 @@ async def start_booking_session(dependencies: Dependencies, request: BookingSess
     )
 
 
-async def read_customer(dataverse: DataverseClient, regarding: Regarding) -> Customer:
-    """The customer's name, email and phone as Dataverse has them (mobile phone when there is no main one)."""
+async def read_customer(dataverse: DataverseClient, regarding: Regarding,
+                        *, hidden: tuple[type[Exception], ...] = (NotFound,)) -> Customer:
+    """The customer's name, email and phone as Dataverse has them (mobile phone when there is no main one).
+
+    ``hidden``: the Dataverse errors that mean "no such record for this caller" (404).
+    """
     try:
         row = await dataverse.retrieve(
             ENTITY_SETS[regarding.entity], str(regarding.id), select=list(CUSTOMER_COLUMNS)
         )
-    except NotFound:
+    except hidden:
         raise RecordNotFound(f"There is no {regarding.entity} with id {regarding.id}.") from None
     return Customer(
         first_name=_text(row.get("firstname")),
@@ -114,6 +144,35 @@ async def read_customer(dataverse: DataverseClient, regarding: Regarding) -> Cus
         email=_text(row.get("emailaddress1")),
         phone=_text(row.get("telephone1")) or _text(row.get("mobilephone")),
     )
+
+
+async def check_appointment_regards(dataverse: DataverseClient, source: str, appointment_id: str,
+                                    regarding: Regarding,
+                                    *, hidden: tuple[type[Exception], ...] = (NotFound,)) -> None:
+    """The appointment the webhook sync created for ``appointment_id`` exists and regards ``regarding``.
+
+    The sync gives that appointment a deterministic id (``appointment_row_id``), so one read
+    by primary key finds it; the regarding lookup is compared by table and id. Anything else
+    (no such appointment, another customer's, one the caller may not read) is a 404, raised
+    before the booking API is called.
+    """
+    not_found = RecordNotFound(f"There is no appointment {appointment_id!r} for this {regarding.entity}.")
+    request = request_builders.retrieve(
+        "appointments", appointment_row_id(source, appointment_id), select=["_regardingobjectid_value"]
+    )
+    try:
+        response = await dataverse.send(replace(request, headers={**request.headers, "Prefer": LOOKUP_TABLE}))
+        row = response.json()
+    except hidden:
+        raise not_found from None
+    except ValueError:  # not JSON: an answer we cannot judge is not an owned appointment
+        raise not_found from None
+    if not isinstance(row, dict):
+        raise not_found
+    stored_id = str(row.get("_regardingobjectid_value") or "").lower()
+    stored_table = row.get("_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname")
+    if stored_id != str(regarding.id) or stored_table != regarding.entity:
+        raise not_found
 
 
 def idempotency_key(request: BookingSessionRequest, now: datetime) -> str:

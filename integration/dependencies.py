@@ -15,6 +15,7 @@ from integration.settings import Settings
 if TYPE_CHECKING:
     from booking_client import BookingClient
     from dataverse import DataverseClient
+    from integration.signed_in_callers import EntraClients
 
 
 @dataclass(frozen=True)
@@ -22,3 +23,5 @@ class Dependencies:
     settings: Settings
     dataverse: "DataverseClient"
     booking: "BookingClient"
+    entra: "EntraClients | None" = None
+    """Token validation and on-behalf-of exchange; set when ``settings.session_auth`` is ``entra``."""

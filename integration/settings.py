@@ -11,7 +11,8 @@ import base64
 import binascii
 import ipaddress
 import re
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -40,6 +41,43 @@ class SettingsError(Exception):
         super().__init__("; ".join(str(p) for p in problems))
 
 
+DEFAULT_ENTRA_AUTHORITY = "https://login.microsoftonline.com"
+DEFAULT_SESSION_API_SCOPE = "Booking.Start"
+_SCOPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+MAX_AUDIENCES = 10
+
+
+@dataclass(frozen=True)
+class EntraSettings:
+    """``SESSION_AUTH=entra``: whose tokens the session routes accept, and how the app acts as the user."""
+
+    tenant_id: str
+    authority: str
+    """Authority host without a trailing slash, e.g. ``https://login.microsoftonline.com``."""
+    audiences: tuple[str, ...]
+    scope: str
+    client_id: str
+    client_secret: str | None
+
+    @property
+    def tenant_authority(self) -> str:
+        return f"{self.authority}/{self.tenant_id}"
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.tenant_authority}/v2.0"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.tenant_authority}/discovery/v2.0/keys"
+
+    def __repr__(self) -> str:  # never print the secret
+        return (
+            f"EntraSettings(tenant_id={self.tenant_id!r}, authority={self.authority!r}, audiences={self.audiences!r}, "
+            f"scope={self.scope!r}, client_id={self.client_id!r}, client_secret={'set' if self.client_secret else None})"
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     dataverse_url: str
@@ -50,12 +88,15 @@ class Settings:
     booking_webhook_secrets: tuple[str, ...]
     booking_source: str
     appointment_version_column: str | None
+    session_auth: Literal["key", "entra"] = "key"
+    entra: EntraSettings | None = None
+    """Set exactly when ``session_auth`` is ``entra``."""
 
     def __repr__(self) -> str:  # never print secrets, even by accident
         return (
             f"Settings(dataverse_url={self.dataverse_url!r}, dataverse_auth={self.dataverse_auth!r}, "
             f"booking_api_url={self.booking_api_url!r}, booking_source={self.booking_source!r}, "
-            f"appointment_version_column={self.appointment_version_column!r})"
+            f"appointment_version_column={self.appointment_version_column!r}, session_auth={self.session_auth!r})"
         )
 
 
@@ -119,6 +160,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             SettingProblem("APPOINTMENT_VERSION_COLUMN", "must be a column logical name such as 'new_bookingversion'")
         )
 
+    session_auth = (get("SESSION_AUTH") or "key").lower()
+    entra = None
+    if session_auth not in ("key", "entra"):
+        problems.append(SettingProblem("SESSION_AUTH", "must be 'key' or 'entra'"))
+    elif session_auth == "entra":
+        entra = _entra_settings(get, required, problems)
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -130,7 +178,52 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         booking_webhook_secrets=secrets,
         booking_source=source,
         appointment_version_column=version_column,
+        session_auth=session_auth,  # type: ignore[arg-type]
+        entra=entra,
     )
+
+
+def _entra_settings(
+    get: Callable[[str], str | None], required: Callable[[str], str], problems: list[SettingProblem]
+) -> EntraSettings:
+    tenant_id = _guid("ENTRA_TENANT_ID", required("ENTRA_TENANT_ID"), problems)
+    client_id = _guid("ENTRA_CLIENT_ID", required("ENTRA_CLIENT_ID"), problems)
+
+    authority = (get("ENTRA_AUTHORITY") or DEFAULT_ENTRA_AUTHORITY).rstrip("/")
+    try:
+        parts = urlsplit(authority)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        valid = parts.scheme == "https" and bool(parts.hostname)
+        valid = valid and not (parts.query or parts.fragment or parts.username or parts.password or "\\" in authority)
+    except ValueError:
+        valid = False
+    if not valid:
+        problems.append(SettingProblem("ENTRA_AUTHORITY", "must be an https URL such as https://login.microsoftonline.com"))
+
+    audiences = tuple(dict.fromkeys(required("SESSION_API_AUDIENCE").split()))
+    if len(audiences) > MAX_AUDIENCES or any(len(a) > 200 or not a.isprintable() for a in audiences):
+        problems.append(SettingProblem(
+            "SESSION_API_AUDIENCE", f"must be at most {MAX_AUDIENCES} application ID URIs or client ids, separated by spaces"
+        ))
+
+    scope = get("SESSION_API_SCOPE") or DEFAULT_SESSION_API_SCOPE
+    if not _SCOPE_NAME.match(scope):
+        problems.append(SettingProblem("SESSION_API_SCOPE", "must be one scope name such as 'Booking.Start'"))
+
+    return EntraSettings(
+        tenant_id=tenant_id, authority=authority, audiences=audiences, scope=scope,
+        client_id=client_id, client_secret=get("ENTRA_CLIENT_SECRET"),
+    )
+
+
+def _guid(name: str, value: str, problems: list[SettingProblem]) -> str:
+    if not value:
+        return ""  # already reported as missing
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        problems.append(SettingProblem(name, "must be a GUID"))
+        return ""
 
 
 def _check_http_url(name: str, url: str, problems: list[SettingProblem]) -> bool:

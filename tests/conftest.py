@@ -1,4 +1,5 @@
-"""Shared fixtures: the Dataverse emulator on an ephemeral loopback port, and app settings.
+"""Shared fixtures: the Dataverse emulator, the booking sandbox and the Entra ID stand-in on ephemeral
+loopback ports, and app settings.
 
 The emulator runs once per test session in a background thread; ``dataverse`` hands each
 test a clean one (rows back to the seed, request log and faults cleared).
@@ -10,16 +11,18 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from emulators.identity import IdentityStandIn
     from entry.composition_root import CompositionRoot
 
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.support.booking import SANDBOX_API_KEY, clean_sandbox, running_sandbox  # noqa: E402
 from tests.support.settings import VERSION_COLUMN, settings_for  # noqa: E402
 
 pytest_plugins = ("tests.log_privacy_plugin",)  # fails the run if any log record holds personal data or a secret
@@ -63,3 +66,40 @@ def app_root(app_settings: dict[str, str]) -> "CompositionRoot":
     from entry.composition_root import CompositionRoot
 
     return CompositionRoot(app_settings)
+
+
+# The booking sandbox, shared by every suite that calls the booking API.
+@pytest.fixture(scope="session")
+def booking_server() -> Iterator[Any]:
+    with running_sandbox(SANDBOX_API_KEY) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox(booking_server: Any) -> Any:
+    """A clean booking sandbox for this test."""
+    return clean_sandbox(booking_server, api_key=SANDBOX_API_KEY)
+
+
+@pytest.fixture
+def booking_env(app_settings: dict[str, str], sandbox: Any) -> dict[str, str]:
+    """App settings pointing at both emulators (``app_root`` serves them)."""
+    app_settings.update(settings_for(app_settings["DATAVERSE_URL"], sandbox, api_key=SANDBOX_API_KEY))
+    return app_settings
+
+
+# The Entra ID stand-in over https, shared by the identity, emulator-auth and session-auth suites.
+@pytest.fixture(scope="session")
+def identity_server() -> Iterator[IdentityStandIn]:
+    from emulators.identity import IdentityStandIn
+
+    with IdentityStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def identity(identity_server: IdentityStandIn, monkeypatch: pytest.MonkeyPatch) -> IdentityStandIn:
+    """A reset stand-in whose CA msal and azure-identity (requests) trust through REQUESTS_CA_BUNDLE."""
+    identity_server.reset()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", identity_server.ca_path)
+    return identity_server

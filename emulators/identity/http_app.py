@@ -87,6 +87,7 @@ def build_app(stand_in: "IdentityStandIn") -> Starlette:
             return _oauth_error(errors.tenant_not_found(segment), request)
         template = f"{base()}/{{tenantid}}/v2.0"
         with state.lock:
+            state.keys_served += 1
             published = state.keys.published(state.clock.now())
             return JSONResponse({"keys": [k.jwk(template) for k in published]}, headers=ANY_ORIGIN)
 

@@ -223,6 +223,11 @@ class IdentityStandIn:
         with self.state.lock:
             return list(self.state.log)
 
+    @property
+    def keys_served(self) -> int:
+        """How many JWKS (``/discovery/v2.0/keys``) answers were served since the last reset."""
+        return self.state.keys_served
+
     def count(self, *, endpoint: str | None = None, grant_type: str | None = None, client_id: str | None = None,
               status: int | None = None) -> int:
         return sum(
@@ -236,6 +241,7 @@ class IdentityStandIn:
         clock back to the defaults. Tenants, users, apps, identities and keys stay."""
         with self.state.lock:
             self.state.log.clear()
+            self.state.keys_served = 0
             self.state.faults.clear()
             self.state.codes.clear()
             self.state.refresh_tokens.clear()

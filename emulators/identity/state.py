@@ -64,6 +64,7 @@ class IdentityState:
         self.sessions: dict[str, str] = {}  # sign-in cookie -> user oid
         self.faults: deque[Fault] = deque()
         self.log: list[RequestRecord] = []
+        self.keys_served = 0  # JWKS answers, so tests can count a consumer's key refreshes
         self.identity_header = secrets.token_urlsafe(24)
 
     def new_code(self, grant: DelegatedGrant) -> str:

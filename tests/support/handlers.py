@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import azure.functions as func
 
 from tests.support.webhooks import ROUTE as WEBHOOK_ROUTE
-from tests.support.webhooks import signed_headers
+from tests.support.webhooks import event, signed_headers
 
 if TYPE_CHECKING:
     from entry.composition_root import CompositionRoot
@@ -71,3 +71,12 @@ async def get_redirect(root: CompositionRoot, params: dict[str, str]) -> func.Ht
 
 def answer(response: func.HttpResponse) -> dict[str, Any]:
     return json.loads(response.get_body())
+
+
+async def booked(root: CompositionRoot, appointment_id: str, entity: str, row_id: str) -> None:
+    """The booking system reports ``appointment_id`` for the record: the app's webhook creates the appointment."""
+    response = await app_handler(root, "appointment_webhook")(
+        webhook_request(event(appointment_id, crmReference={"entity": entity, "id": row_id}))
+    )
+    assert response.status_code == 200, response.get_body()
+    assert answer(response)["regarding"] == {"entity": entity, "id": row_id}

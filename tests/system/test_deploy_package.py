@@ -100,7 +100,8 @@ def test_the_package_holds_every_module_function_app_needs() -> None:
     needed = modules_needed(ROOT / "function_app.py")
     assert {"function_app.py", "http_api/problems.py", "integration/settings.py", "dataverse/client.py",
             "booking_client/client.py", "http_retry/__init__.py", "integration/schedules/importer.py",
-            "entry/composition_root.py", "entry/problems.py", "deferred_exports.py"} <= needed
+            "entry/composition_root.py", "entry/problems.py", "deferred_exports.py",
+            "entra_client/access_tokens.py", "entra_client/on_behalf_of.py"} <= needed
     shipped = set(uploaded())
     assert sorted(needed - shipped) == []
     assert {"host.json", "requirements.txt"} <= shipped

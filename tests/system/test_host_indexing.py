@@ -32,10 +32,10 @@ EXPECTED = {
 }
 
 
-def index(app_dir: Path) -> subprocess.CompletedProcess[str]:
+def index(app_dir: Path, **environ: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tools.host_check.index", str(app_dir)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, **environ},
     )
 
 
@@ -44,17 +44,28 @@ def http_trigger(fn: dict) -> dict:
     return trigger
 
 
-def test_worker_indexes_every_route_of_the_contract():
-    done = index(ROOT)
+def indexed_routes(**environ: str) -> dict[str, tuple]:
+    done = index(ROOT, **environ)
     assert done.returncode == 0, done.stderr[-2000:]
     functions = json.loads(done.stdout)
-    found = {
+    assert all(fn["script_file"] == "function_app.py" for fn in functions)
+    assert violations(functions) == []
+    return {
         fn["name"]: (http_trigger(fn)["route"], http_trigger(fn)["methods"], http_trigger(fn)["authLevel"])
         for fn in functions
     }
-    assert found == EXPECTED
-    assert all(fn["script_file"] == "function_app.py" for fn in functions)
-    assert violations(functions) == []
+
+
+def test_worker_indexes_every_route_of_the_contract():
+    assert indexed_routes(SESSION_AUTH="key") == EXPECTED
+
+
+def test_with_entra_sessions_the_session_route_is_anonymous_and_the_redirect_route_is_gone():
+    """SESSION_AUTH is read when the worker indexes the app: the user's token replaces the function key."""
+    expected = {name: route for name, route in EXPECTED.items() if name != "redirect_to_booking"}
+    expected["create_booking_session"] = ("booking-sessions", ["POST"], "ANONYMOUS")
+    assert indexed_routes(SESSION_AUTH="entra") == expected
+    assert indexed_routes(SESSION_AUTH="Bogus") == EXPECTED  # anything else keeps the key
 
 
 def test_host_json_keeps_the_api_route_prefix():

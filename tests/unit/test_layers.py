@@ -13,14 +13,15 @@ import pytest
 
 from tests.support import ROOT
 
-PRODUCT = ("function_app.py", "http_api", "entry", "integration", "dataverse", "booking_client", "http_retry",
-           "deferred_exports.py")
+PRODUCT = ("function_app.py", "http_api", "entry", "integration", "dataverse", "booking_client", "entra_client",
+           "http_retry", "deferred_exports.py")
 DEV_ONLY = {"emulators", "devhost", "tools", "benchmarks", "tests", "samples"}
 # What each layer may import from this repository (anything else is upward or sideways).
 ALLOWED = {
-    "integration": {"integration", "dataverse", "booking_client", "http_retry", "deferred_exports"},
+    "integration": {"integration", "dataverse", "booking_client", "entra_client", "http_retry", "deferred_exports"},
     "dataverse": {"dataverse", "http_retry", "deferred_exports"},
     "booking_client": {"booking_client", "http_retry", "deferred_exports"},
+    "entra_client": {"entra_client"},
     "http_retry": {"http_retry"},
     "deferred_exports": set(),
 }
@@ -73,9 +74,22 @@ def test_no_module_is_found_through_sys_modules_and_flows_never_read_the_environ
     assert found == []
 
 
-@pytest.mark.parametrize("module", ["dataverse.errors", "booking_client.errors", "entry.problems", "function_app"])
+@pytest.mark.parametrize("module", ["dataverse.errors", "booking_client.errors", "entra_client.errors", "entry.problems",
+                                    "function_app"])
 def test_error_types_and_the_app_import_without_httpx_or_pydantic(module: str) -> None:
     code = f"import sys; import {module}; print(sorted({{'httpx', 'pydantic'}} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_app_in_entra_mode_imports_no_jose_msal_or_crypto_when_indexed() -> None:
+    """PyJWT, msal, azure-identity and cryptography load on the first entra request, not at cold start."""
+    import os
+
+    heavy = "{'jwt', 'msal', 'azure.identity', 'cryptography', 'requests'}"
+    code = f"import sys; import function_app; print(sorted({heavy} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "SESSION_AUTH": "entra"}, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -63,3 +63,52 @@ def test_several_secrets_for_rotation():
     assert s.booking_webhook_secrets == (SECRET, other)
     problems = problems_of({**VALID, "BOOKING_WEBHOOK_SECRET": f"{SECRET} bogus"})
     assert "#2" in problems["BOOKING_WEBHOOK_SECRET"]
+
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CLIENT = "11111111-2222-4333-8444-555555555555"
+ENTRA = {**VALID, "SESSION_AUTH": "entra", "ENTRA_TENANT_ID": TENANT, "ENTRA_CLIENT_ID": CLIENT,
+         "SESSION_API_AUDIENCE": "api://booking-api  " + CLIENT}
+
+
+def test_session_auth_defaults_to_key_and_needs_nothing_else():
+    s = load_settings(VALID)
+    assert s.session_auth == "key" and s.entra is None
+
+
+def test_entra_settings_and_their_defaults():
+    s = load_settings({**ENTRA, "ENTRA_CLIENT_SECRET": "entra-secret-value", "SESSION_AUTH": "Entra"})
+    assert s.session_auth == "entra"
+    assert s.entra.authority == "https://login.microsoftonline.com"
+    assert s.entra.scope == "Booking.Start"
+    assert s.entra.audiences == ("api://booking-api", CLIENT)
+    assert s.entra.issuer == f"https://login.microsoftonline.com/{TENANT}/v2.0"
+    assert s.entra.jwks_url == f"https://login.microsoftonline.com/{TENANT}/discovery/v2.0/keys"
+    assert "entra-secret-value" not in repr(s) + repr(s.entra)
+    local = load_settings({**ENTRA, "ENTRA_AUTHORITY": "https://127.0.0.1:5557/", "ENTRA_TENANT_ID": TENANT.upper()})
+    assert local.entra.issuer == f"https://127.0.0.1:5557/{TENANT}/v2.0"
+    assert local.entra.client_secret is None
+
+
+def test_entra_mode_names_every_missing_setting():
+    assert set(problems_of({**VALID, "SESSION_AUTH": "entra"})) == {
+        "ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "SESSION_API_AUDIENCE",
+    }
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("SESSION_AUTH", "bearer"),
+        ("ENTRA_TENANT_ID", "contoso.onmicrosoft.com"),
+        ("ENTRA_CLIENT_ID", "booking-api"),
+        ("ENTRA_AUTHORITY", "http://login.microsoftonline.com"),
+        ("ENTRA_AUTHORITY", "login.microsoftonline.com"),
+        ("ENTRA_AUTHORITY", "https://user@login.example/"),
+        ("ENTRA_AUTHORITY", "https://login.example:99999"),
+        ("SESSION_API_SCOPE", "Booking.Start Booking.Other"),
+        ("SESSION_API_AUDIENCE", " ".join(f"api://a{i}" for i in range(11))),
+    ],
+)
+def test_malformed_entra_setting_is_named(name, value):
+    assert list(problems_of({**ENTRA, name: value})) == [name]

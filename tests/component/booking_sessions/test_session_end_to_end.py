@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from tests.support.booking import SANDBOX_API_KEY, session_requests
-from tests.support.handlers import answer, get_redirect, post_session
+from tests.support.handlers import answer, booked, get_redirect, post_session
 
 ANA = {"firstname": "Ana", "lastname": "Diaz", "emailaddress1": "ana.diaz@example.com", "telephone1": "+15555550100"}
 
@@ -25,6 +25,7 @@ def regarding(entity: str, row_id: str) -> dict[str, Any]:
 
 
 async def test_lead_gets_a_session_with_its_dataverse_details(app_root, booking_env, sandbox, lead_id) -> None:
+    await booked(app_root, "apt_8412", "lead", lead_id)
     forged = {"firstName": "Mallory", "email": "mallory@evil.example", "phone": "000"}
     response = await post_session(app_root, {**regarding("lead", lead_id), "customer": forged, "appointmentId": "apt_8412"})
 
@@ -210,6 +211,7 @@ HOSTILE = ["/../evil", "https://evil.example/x", "a?session=evil#frag", "//evil.
 async def test_hostile_session_ids_never_leave_the_booking_host(app_root, booking_env, sandbox, lead_id, session_id) -> None:
     sandbox.next_session_ids = [session_id, session_id]
     posted = await post_session(app_root, regarding("lead", lead_id))
+    await booked(app_root, "apt_other", "lead", lead_id)
     redirected = await get_redirect(app_root, {"entity": "lead", "id": lead_id, "appointmentId": "apt_other"})
 
     assert posted.status_code == 201, posted.get_body()

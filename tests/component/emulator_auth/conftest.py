@@ -19,11 +19,6 @@ import pytest
 from emulators.dataverse import DataverseEmulator
 from emulators.identity import IdentityStandIn
 from emulators.identity.directory import User
-from tests.component.identity import conftest as identity_fixtures
-
-# The identity tests' fixtures: one stand-in per session, reset (and its CA trusted by msal) per test.
-identity_server = identity_fixtures.identity_server
-identity = identity_fixtures.identity
 
 
 @pytest.fixture(scope="session")

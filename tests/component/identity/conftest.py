@@ -1,6 +1,6 @@
 """The Entra ID stand-in over real https, and the registrations the identity tests share.
 
-One stand-in runs for the session; ``identity`` hands each test a reset one. Registrations
+The stand-in fixtures (``identity_server``, ``identity``) are shared from tests/conftest.py. Registrations
 get fresh ids per test, so tests never see each other's apps or consents.
 """
 
@@ -14,20 +14,6 @@ import httpx
 import pytest
 
 from emulators.identity import IdentityStandIn
-
-
-@pytest.fixture(scope="session")
-def identity_server() -> Iterator[IdentityStandIn]:
-    with IdentityStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def identity(identity_server: IdentityStandIn, monkeypatch: pytest.MonkeyPatch) -> IdentityStandIn:
-    """A reset stand-in whose CA msal and azure-identity (requests) trust through REQUESTS_CA_BUNDLE."""
-    identity_server.reset()
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", identity_server.ca_path)
-    return identity_server
 
 
 @pytest.fixture

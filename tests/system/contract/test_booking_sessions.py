@@ -11,6 +11,7 @@ import pytest
 from tests.support import loopback
 from tests.support.apphost import start_host, stop_host
 from tests.support.problems import problem, unavailable
+from tests.support.webhooks import booking_event
 from tests.system.contract.dataverse_admin import DataverseAdmin
 from tests.system.contract.stage import API_KEY, base_settings
 
@@ -63,13 +64,29 @@ def test_caller_supplied_customer_data_is_ignored(client, key, dv, booking) -> N
     assert "mallory" not in str(call["json"]).lower()
 
 
-def test_appointment_id_is_passed_for_a_reschedule(client, key, dv, booking) -> None:
+def test_appointment_id_is_passed_for_a_reschedule(client, key, dv, booking, sender) -> None:
     contact = seed(dv, "contact")
+    booked = sender.send(booking_event(appointmentId="apt_8412", crmReference={"entity": "contact", "id": contact}))
+    assert booked.status_code == 200, booked.text
     answer = client.post(ROUTE, headers=key, json={"regarding": {"entity": "contact", "id": contact},
                                                     "appointmentId": "apt_8412"})
     assert answer.status_code == 201, answer.text
     [call] = session_calls(booking)
     assert call["json"]["appointmentId"] == "apt_8412"
+
+
+def test_another_records_appointment_cannot_be_taken_over(client, key, dv, booking, sender) -> None:
+    victim, attacker = seed(dv, "lead"), seed(dv, "lead", emailaddress1="other@example.com")
+    booked = sender.send(booking_event(appointmentId="apt_victim", crmReference={"entity": "lead", "id": victim}))
+    assert booked.status_code == 200, booked.text
+    for appointment_id in ("apt_victim", "apt_never_booked"):
+        answer = client.post(ROUTE, headers=key, json={"regarding": {"entity": "lead", "id": attacker},
+                                                        "appointmentId": appointment_id})
+        problem(answer, 404)
+        redirect = client.get(REDIRECT, headers=key, params={"entity": "lead", "id": attacker,
+                                                             "appointmentId": appointment_id})
+        problem(redirect, 404)
+    assert session_calls(booking) == []
 
 
 def test_upper_case_guid_and_missing_optional_fields_accepted(client, key, dv, booking) -> None:

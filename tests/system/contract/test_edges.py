@@ -77,8 +77,9 @@ def test_content_type_does_not_change_a_signed_json_body(sender, dv, content_typ
 
 # docs/spec.md#21-post-apibooking-sessions / #22-get-apibooking-sessionsredirect
 
-def test_redirect_passes_appointment_id_for_a_reschedule(client, key, dv, booking) -> None:
+def test_redirect_passes_appointment_id_for_a_reschedule(client, key, dv, booking, sender) -> None:
     lead = dv.create("leads", {"lastname": "Diaz", "subject": "x", "emailaddress1": "a@example.com"})
+    assert sender.send(booking_event(appointmentId="apt_9", crmReference={"entity": "lead", "id": lead})).status_code == 200
     answer = client.get("/api/booking-sessions/redirect", headers=key,
                         params={"entity": "lead", "id": lead, "appointmentId": "apt_9"})
     assert answer.status_code == 302
