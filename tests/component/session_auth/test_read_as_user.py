@@ -110,35 +110,25 @@ async def test_a_user_under_conditional_access_gets_401_with_the_claims_challeng
 
 
 async def test_record_level_security_decides_what_each_user_may_book_for(
-    dataverse_server, booking_env, sandbox, identity, tenant, user_token
+    booking_env, sandbox, identity, tenant, user_token
 ) -> None:
     """User A owns a lead; user B has user-level access only: B's request is a 404 with no booking call.
 
-    Needs the Dataverse emulator's entra mode (token validation and ``ownerid`` security),
-    which another change adds; until it is merged the test is skipped, and says so. Written
-    before that emulator existed: the options it is given are matched by name from its
-    constructor's signature, and the seeding of users (``azureactivedirectoryobjectid``,
-    user-level access) follows the issue's description; adapt both to the emulator's documented
-    controls when merging if they differ.
+    The Dataverse emulator runs in entra mode: it validates the on-behalf-of tokens against the
+    stand-in and applies its record-level security (docs/emulator.md), so Dataverse, not the
+    app, decides what each user may read.
     """
-    import inspect
-
     from emulators.dataverse import DataverseEmulator
-
-    parameters = inspect.signature(DataverseEmulator.__init__).parameters
-    if not hasattr(DataverseEmulator, "auth") and "auth" not in parameters:
-        pytest.skip("the Dataverse emulator has no `auth` option yet (token enforcement and record-level security)")
+    from emulators.identity.directory import new_id
     from entry.composition_root import CompositionRoot
 
-    candidates = {"authority": identity.url, "identity_url": identity.url, "entra_authority": identity.url,
-                  "tenant_id": identity.tenant_id, "tenant": identity.tenant_id, "jwks_url": identity.jwks_url(),
-                  "ca_path": identity.ca_path, "ca_file": identity.ca_path}
-    options = {name: value for name, value in candidates.items() if name in parameters}
-    with DataverseEmulator(auth="entra", **options) as secured:
-        user_a = secured.insert("systemusers", {"azureactivedirectoryobjectid": tenant.alice.oid, "fullname": "A"})
-        secured.insert("systemusers", {"azureactivedirectoryobjectid": tenant.bob.oid, "fullname": "B",
-                                       "accessleveluseronly": True})
-        lead = secured.insert("leads", {**ANA, "subject": "A", "ownerid@odata.bind": f"/systemusers({user_a})"})
+    with DataverseEmulator(auth="entra", authority=identity.authority(), authority_ca=identity.ca_path) as secured:
+        crm = identity.add_app("Dataverse (secured)", identifier_uris=[secured.url], scopes=["user_impersonation"],
+                               access_token_version=1)
+        tenant.api.delegated_grants[crm.client_id] = ["user_impersonation"]  # admin consent
+        owner = secured.add_user(tenant.alice.oid, "Session User A", access="user")
+        secured.add_user(tenant.bob.oid, "Session User B", access="user")
+        lead = secured.insert("leads", {**ANA, "subject": f"A {new_id()[:4]}", "ownerid@odata.bind": f"/systemusers({owner})"})
         settings = {**booking_env, "DATAVERSE_URL": secured.url, "SESSION_AUTH": "entra",
                     "ENTRA_AUTHORITY": identity.url, "ENTRA_TENANT_ID": identity.tenant_id,
                     "SESSION_API_AUDIENCE": tenant.api.client_id, "ENTRA_CLIENT_ID": tenant.api.client_id,
@@ -146,7 +136,9 @@ async def test_record_level_security_decides_what_each_user_may_book_for(
         root = CompositionRoot(settings, entra_options={"verify": ssl.create_default_context(cafile=identity.ca_path)})
         own = await post_as(root, f"Bearer {user_token(tenant.alice)}", regarding("lead", lead))
         others = await post_as(root, f"Bearer {user_token(tenant.bob)}", regarding("lead", lead))
+        callers = {entry.caller for entry in secured.requests if entry.caller}
 
     assert own.status_code == 201, own.get_body()
     assert others.status_code == 404, others.get_body()
-    assert len(session_requests(sandbox)) == 1
+    assert len(session_requests(sandbox)) == 1  # only A's request reached the booking API
+    assert len(callers) == 2  # Dataverse saw each user as themselves, never the app
