@@ -12,8 +12,6 @@ import json
 import ssl
 from typing import Any
 
-import pytest
-
 from tests.component.session_auth.calls import post_as, regarding
 from tests.support.booking import session_requests
 from tests.support.handlers import booked
