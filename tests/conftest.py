@@ -1,5 +1,5 @@
-"""Shared fixtures: the Dataverse emulator, the booking sandbox and the Entra ID stand-in on ephemeral
-loopback ports, and app settings.
+"""Shared fixtures: the Dataverse emulator and the booking sandbox on ephemeral loopback ports, and app
+settings. (The Entra ID stand-in's fixtures are in tests/support/identity.py: each suite binds its own.)
 
 The emulator runs once per test session in a background thread; ``dataverse`` hands each
 test a clean one (rows back to the seed, request log and faults cleared).
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from emulators.identity import IdentityStandIn
     from entry.composition_root import CompositionRoot
 
 if str(Path(__file__).resolve().parent.parent) not in sys.path:
@@ -87,19 +86,3 @@ def booking_env(app_settings: dict[str, str], sandbox: Any) -> dict[str, str]:
     app_settings.update(settings_for(app_settings["DATAVERSE_URL"], sandbox, api_key=SANDBOX_API_KEY))
     return app_settings
 
-
-# The Entra ID stand-in over https, shared by the identity, emulator-auth and session-auth suites.
-@pytest.fixture(scope="session")
-def identity_server() -> Iterator[IdentityStandIn]:
-    from emulators.identity import IdentityStandIn
-
-    with IdentityStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def identity(identity_server: IdentityStandIn, monkeypatch: pytest.MonkeyPatch) -> IdentityStandIn:
-    """A reset stand-in whose CA msal and azure-identity (requests) trust through REQUESTS_CA_BUNDLE."""
-    identity_server.reset()
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", identity_server.ca_path)
-    return identity_server

@@ -19,6 +19,11 @@ import pytest
 from emulators.dataverse import DataverseEmulator
 from emulators.identity import IdentityStandIn
 from emulators.identity.directory import User
+from tests.support import identity as stand_in_fixtures
+
+# This suite's own stand-in (tests/support/identity.py): one per session, reset per test.
+identity_server = stand_in_fixtures.identity_server
+identity = stand_in_fixtures.identity
 
 
 @pytest.fixture(scope="session")

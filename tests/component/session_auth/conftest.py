@@ -16,6 +16,12 @@ from typing import Any
 
 import pytest
 
+from tests.support import identity as stand_in_fixtures
+
+# This suite's own stand-in (tests/support/identity.py): one per session, reset per test.
+identity_server = stand_in_fixtures.identity_server
+identity = stand_in_fixtures.identity
+
 
 @dataclass
 class Tenant:
