@@ -29,8 +29,10 @@ $(JS_STAMP): $(CONFORMANCE_JS)/package.json $(CONFORMANCE_JS)/package-lock.json
 run: $(STAMP)
 	$(PY) tools/run_stack.py
 
+# pytest runs in two worker processes (pytest-xdist); PYTEST_ARGS="-n 0 ..." runs it in one.
+PYTEST_ARGS ?=
 test: $(STAMP) $(JS_STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 	node --test dynamics/
 
 bench: $(STAMP)

@@ -99,7 +99,9 @@ def test_execution_time_limit_answers_0x80072321_once_the_budget_is_spent(emu):
 
 
 async def test_the_53rd_concurrent_request_is_refused_at_once_with_0x80072326(emu):
-    emu.costs.model = CostModel(replace(STANDARD, read=30.0), time_compression=100)  # each GET held 0.3 s
+    # Each GET is held 1.5 s (a hint of 52, so no overload stretch): long enough for all 52 to be
+    # inside the server together even on a loaded machine.
+    emu.costs.model = CostModel(replace(STANDARD, read=150.0, dop_hint=52), time_compression=100)
     model = emu.costs.model
     async with httpx.AsyncClient(base_url=emu.api_url, limits=httpx.Limits(max_connections=60), timeout=30) as client:
         held = [asyncio.ensure_future(client.get("systemusers")) for _ in range(52)]
@@ -107,6 +109,7 @@ async def test_the_53rd_concurrent_request_is_refused_at_once_with_0x80072326(em
             if model.ledger.max_in_flight == 52:
                 break
             await asyncio.sleep(0.005)
+        assert model.ledger.max_in_flight == 52, "the 52 held requests never were in the server together"
         refused = await client.get("systemusers")
         answers = await asyncio.gather(*held)
     code, message, wait = throttle_of(refused)
