@@ -8,22 +8,17 @@ from __future__ import annotations
 import math
 import secrets
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import uvicorn
+from tools.local_tls import TlsFiles, generate
+from tools.loopback_server import LoopbackServer
 
 from .directory import App, FederatedCredential, ManagedIdentity, User, new_id
 from .issuer import PUBLIC, Caller
 from .state import Fault, IdentityState, RequestRecord
-from .tls import TlsFiles, write_tls_files
-
-START_TIMEOUT = 10.0
 
 
 class IdentityStandIn:
@@ -37,8 +32,7 @@ class IdentityStandIn:
         self._cert_dir = Path(cert_dir) if cert_dir else None
         self._own_cert_dir: Path | None = None
         self._tls: TlsFiles | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
         self.port = 0
         self.system_identity = (
             self.state.directory.add_managed_identity(system_assigned=True) if system_assigned_identity else None
@@ -51,37 +45,20 @@ class IdentityStandIn:
             raise RuntimeError("the identity stand-in is already running")
         if self._cert_dir is None:
             self._own_cert_dir = Path(tempfile.mkdtemp(prefix="identity-stand-in-"))
-        self._tls = write_tls_files(self._cert_dir or self._own_cert_dir)  # type: ignore[arg-type]
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        listener.bind(("127.0.0.1", self._requested_port))
-        self.port = listener.getsockname()[1]
-        self.state.issuer.base_url = self.url
+        self._tls = generate(self._cert_dir or self._own_cert_dir, ca_name="Identity stand-in local CA (development only)")
         from .http_app import build_app
 
-        server = uvicorn.Server(uvicorn.Config(
-            build_app(self), log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1,
-            ssl_certfile=str(self._tls.cert_path), ssl_keyfile=str(self._tls.key_path),
-        ))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="identity-stand-in",
-                                  daemon=True)
-        thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                listener.close()
-                raise RuntimeError("the identity stand-in did not start")
-            time.sleep(0.005)
-        self._server, self._thread = server, thread
+        server = LoopbackServer(build_app(self), port=self._requested_port, name="identity-stand-in",
+                                ssl_certfile=str(self._tls.cert_path), ssl_keyfile=str(self._tls.key_path))
+        self._server = server.start()
+        self.port = server.port
+        self.state.issuer.base_url = self.url  # known once the port is
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None and thread is not None:
-            server.should_exit = True
-            thread.join(timeout=10)
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
         if self._own_cert_dir is not None:
             shutil.rmtree(self._own_cert_dir, ignore_errors=True)
             self._own_cert_dir = None

@@ -10,7 +10,7 @@ from emulators.dataverse.hosting.admin import Admin
 from emulators.dataverse.hosting.asgi import EmulatorApp
 from emulators.dataverse.hosting.core import EmulatorCore
 from emulators.dataverse.hosting.cost_model import CostControl, CostModel, CostModelMiddleware, CostProfile
-from emulators.dataverse.hosting.tls import TlsFiles, generate
+from tools.local_tls import TlsFiles, generate
 from tools.loopback_server import LoopbackServer, is_loopback
 
 
@@ -48,7 +48,7 @@ class DataverseEmulator(EmulatorCore):
         if not self.https:
             return {}
         if self.tls is None:
-            self.tls = generate(self._tls_dir)
+            self.tls = generate(self._tls_dir, ca_name="Dataverse emulator test CA")
         return {"ssl_certfile": str(self.tls.cert_path), "ssl_keyfile": str(self.tls.key_path)}
 
     @property

@@ -1,4 +1,6 @@
-"""A throw-away certificate authority and loopback server certificate, for serving https.
+"""A throw-away certificate authority and loopback server certificate, for serving https (development only).
+
+The Dataverse emulator (`--https`) and the Entra ID stand-in both serve https with these.
 
 Clients trust `ca_path` (e.g. `httpx.Client(verify=ca_path)`, `SSL_CERT_FILE`,
 `REQUESTS_CA_BUNDLE`, `NODE_EXTRA_CA_CERTS`); nothing is added to the system's trust store.
@@ -24,7 +26,7 @@ class TlsFiles:
     key_path: Path  # PEM private key of the server certificate (unencrypted)
 
 
-def generate(directory: str | Path | None = None) -> TlsFiles:
+def generate(directory: str | Path | None = None, *, ca_name: str = "Local development CA") -> TlsFiles:
     """A new CA and a server certificate signed by it, written to `directory` (a new temp dir by default)."""
     # cryptography is imported here: plain-http emulators never pay for it.
     from cryptography import x509
@@ -32,7 +34,7 @@ def generate(directory: str | Path | None = None) -> TlsFiles:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    folder = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="dataverse-emulator-tls-"))
+    folder = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="local-tls-"))
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
 
@@ -40,11 +42,11 @@ def generate(directory: str | Path | None = None) -> TlsFiles:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = name("Dataverse emulator test CA")
+    ca_subject = name(ca_name)
     ca_cert = (
         x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
+        .subject_name(ca_subject)
+        .issuer_name(ca_subject)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - CLOCK_SKEW)
@@ -77,7 +79,7 @@ def generate(directory: str | Path | None = None) -> TlsFiles:
     server_cert = (
         x509.CertificateBuilder()
         .subject_name(name("localhost"))
-        .issuer_name(ca_name)
+        .issuer_name(ca_subject)
         .public_key(server_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - CLOCK_SKEW)
