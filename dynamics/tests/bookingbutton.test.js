@@ -5,25 +5,12 @@
  */
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const fs = require("node:fs");
-const path = require("node:path");
-const vm = require("node:vm");
 
 const { createXrm, createForm, definition } = require("./fake-xrm");
 const { startFunctionApp } = require("./function-app");
+const { loadButton } = require("./load-button");
 
-const SCRIPT = fs.readFileSync(path.join(__dirname, "..", "webresources", "new_bookingbutton.js"), "utf8");
 const KEY = "function-key-123";
-
-/** Load the web resource into a fresh browser-like global scope. */
-function loadButton(Xrm) {
-  const window = new EventTarget();
-  const context = vm.createContext({ Xrm, window, fetch, URL, AbortController, setTimeout, clearTimeout, Promise });
-  const before = new Set(Object.keys(context));
-  vm.runInContext(SCRIPT, context, { filename: "new_bookingbutton.js" });
-  const added = Object.keys(context).filter((name) => !before.has(name));
-  return { button: context.BookingButton, window, added };
-}
 
 function settingsFor(app, { key = KEY, current = true } = {}) {
   return [

@@ -14,7 +14,7 @@ function definition(schemaname, defaultvalue, currentValue) {
   };
 }
 
-function createXrm({ variables = [] } = {}) {
+function createXrm({ variables = [], clientUrl = "https://contoso.crm.dynamics.com", userName = "alex@contoso.example" } = {}) {
   const calls = { queries: [], opened: [], progress: [] };
   const Xrm = {
     WebApi: {
@@ -37,6 +37,10 @@ function createXrm({ variables = [] } = {}) {
       },
     },
     Utility: {
+      getGlobalContext: () => ({
+        getClientUrl: () => clientUrl,
+        userSettings: { userName },
+      }),
       showProgressIndicator(message) {
         calls.progress.push(["show", message]);
       },

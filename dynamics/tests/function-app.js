@@ -18,7 +18,10 @@ const ANSWERS = {
   notFound: () => problem(404, "Record not found", "No lead with that id."),
   badGateway: () => problem(502, "Booking system error", "The booking API answered 500."),
   unavailable: () => problem(503, "Booking system unavailable", "Try later.", { "Retry-After": "30" }),
+  unavailableMinutes: () => problem(503, "Booking system unavailable", "Try later.", { "Retry-After": "150" }),
   unauthorized: () => ({ status: 401, headers: {}, body: "" }),
+  invalidToken: () => problem(401, "Unauthorized", "The token is not valid.", { "WWW-Authenticate": 'Bearer error="invalid_token"' }),
+  insufficientScope: () => problem(403, "Forbidden", "Scope missing.", { "WWW-Authenticate": 'Bearer error="insufficient_scope"' }),
   garbage: () => ({ status: 201, headers: { "Content-Type": "text/html" }, body: "<html>oops" }),
   hostileRedirect: () => ({
     status: 201,

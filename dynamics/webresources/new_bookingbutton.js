@@ -3,16 +3,30 @@
  *
  * Asks the function app for a booking session for the open record, opens the booking page
  * in a new window, and refreshes the timeline when the user comes back to the form.
- * The function URL and key come from Dataverse environment variables so one solution works
- * in every environment. Without a key the button opens the app's redirect route in the new
- * window instead, for a function app guarded by App Service Authentication (Entra ID sign-in,
- * no secret in the browser). Defines one global: BookingButton.
+ * Everything comes from Dataverse environment variables so one solution works in every
+ * environment, and the mode follows them:
+ *  - entra (new_BookingSpaClientId set, recommended): signs the Dynamics user in with MSAL.js
+ *    (the global `msal` defined by the msal-browser web resource), silently when possible,
+ *    and calls the app with `Authorization: Bearer`; nothing secret is stored in Dynamics.
+ *  - key (new_BookingFunctionKey set): calls the app with a function key.
+ *  - neither: opens the app's redirect route in the new window, for a function app guarded
+ *    by App Service Authentication.
+ * Defines one global: BookingButton.
  */
 var BookingButton = (function () {
   "use strict";
 
   var URL_VARIABLE = "new_BookingFunctionUrl";
   var KEY_VARIABLE = "new_BookingFunctionKey";
+  var TENANT_VARIABLE = "new_BookingTenantId";
+  var CLIENT_ID_VARIABLE = "new_BookingSpaClientId";
+  var AUTHORITY_VARIABLE = "new_BookingAuthority";
+  var SCOPE_VARIABLE = "new_BookingApiScope";
+  var VARIABLES = [URL_VARIABLE, KEY_VARIABLE, TENANT_VARIABLE, CLIENT_ID_VARIABLE, AUTHORITY_VARIABLE, SCOPE_VARIABLE];
+  var DEFAULT_AUTHORITY = "https://login.microsoftonline.com";
+  /** Blank page that hands the sign-in answer back to this window (msal-browser redirect bridge). */
+  var REDIRECT_PAGE = "/WebResources/new_bookingauth.html";
+  var MAX_RETRY_SECONDS = 3600;
   var NOTIFICATION_ID = "new_bookingbutton";
   var ENTITIES = ["lead", "contact"];
   var TIMELINE_CONTROLS = ["Timeline", "notescontrol"];
@@ -22,9 +36,16 @@ var BookingButton = (function () {
     this.message = message;
   }
 
+  function notSetUp(message) {
+    return new UserError("Booking is not set up: " + message + " Ask your administrator.");
+  }
+
+  /** One MSAL client per configuration, kept across clicks so its token cache is reused. */
+  var msalClients = {};
+
   /** Current value of each environment variable, else its default value. */
   function readSettings(xrm) {
-    var filter = [URL_VARIABLE, KEY_VARIABLE]
+    var filter = VARIABLES
       .map(function (name) { return "schemaname eq '" + name.replace(/'/g, "''") + "'"; })
       .join(" or ");
     var query =
@@ -37,14 +58,47 @@ var BookingButton = (function () {
         var value = current.length > 0 && current[0].value ? current[0].value : definition.defaultvalue;
         values[definition.schemaname] = typeof value === "string" ? value.trim() : "";
       });
-      return { url: functionBaseUrl(values[URL_VARIABLE]), key: values[KEY_VARIABLE] || "" };
+      var settings = { url: functionBaseUrl(values[URL_VARIABLE]), key: values[KEY_VARIABLE] || "" };
+      if (values[CLIENT_ID_VARIABLE]) {
+        settings.entra = entraSettings(values, xrm);
+      }
+      return settings;
     });
+  }
+
+  /** Entra mode: the SPA client id is set, so tenant and API scope must be too. */
+  function entraSettings(values, xrm) {
+    var tenant = values[TENANT_VARIABLE];
+    var scope = values[SCOPE_VARIABLE];
+    if (!tenant || !/^[A-Za-z0-9.-]+$/.test(tenant)) {
+      throw notSetUp("the environment variable " + TENANT_VARIABLE + " needs the Entra ID tenant id.");
+    }
+    if (!scope) {
+      throw notSetUp("the environment variable " + SCOPE_VARIABLE + " needs the booking API's scope (api://.../Booking.Start).");
+    }
+    var authority = values[AUTHORITY_VARIABLE] || DEFAULT_AUTHORITY;
+    var parsed = null;
+    try {
+      parsed = new URL(authority);
+    } catch (e) {
+      parsed = null;
+    }
+    if (!parsed || parsed.protocol !== "https:") {
+      throw notSetUp(AUTHORITY_VARIABLE + " must be an https URL.");
+    }
+    return {
+      clientId: values[CLIENT_ID_VARIABLE],
+      authority: parsed.origin + "/" + tenant,
+      scope: scope,
+      redirectUri: xrm.Utility.getGlobalContext().getClientUrl().replace(/\/+$/, "") + REDIRECT_PAGE,
+      loginHint: xrm.Utility.getGlobalContext().userSettings.userName || "",
+    };
   }
 
   /** https only, except a loopback address during development. */
   function functionBaseUrl(value) {
     if (!value) {
-      throw new UserError("Booking is not set up: the environment variable " + URL_VARIABLE + " has no value. Ask your administrator.");
+      throw notSetUp("the environment variable " + URL_VARIABLE + " has no value.");
     }
     var parsed;
     try {
@@ -54,7 +108,7 @@ var BookingButton = (function () {
     }
     var loopback = parsed && (parsed.hostname === "127.0.0.1" || parsed.hostname === "localhost");
     if (!parsed || !(parsed.protocol === "https:" || (parsed.protocol === "http:" && loopback))) {
-      throw new UserError("Booking is not set up: " + URL_VARIABLE + " must be an https URL. Ask your administrator.");
+      throw notSetUp(URL_VARIABLE + " must be an https URL.");
     }
     return parsed.origin + parsed.pathname.replace(/\/+$/, "");
   }
@@ -71,9 +125,17 @@ var BookingButton = (function () {
     return { entity: entity, id: id };
   }
 
+  /** Retry-After (or a problem's retryAfter) in words; bounded, an HTTP date or garbage means "a minute". */
   function retryAdvice(response, problem) {
-    var seconds = Number(response.headers.get("Retry-After") || (problem && problem.retryAfter));
-    return seconds > 0 ? " Try again in " + Math.ceil(seconds) + " seconds." : " Try again in a minute.";
+    var seconds = Math.ceil(Number(response.headers.get("Retry-After") || (problem && problem.retryAfter)));
+    if (!(seconds > 0)) {
+      return " Try again in a minute.";
+    }
+    seconds = Math.min(seconds, MAX_RETRY_SECONDS);
+    if (seconds < 120) {
+      return " Try again in " + seconds + (seconds === 1 ? " second." : " seconds.");
+    }
+    return " Try again in " + Math.ceil(seconds / 60) + " minutes.";
   }
 
   function detailOf(problem) {
@@ -81,10 +143,19 @@ var BookingButton = (function () {
   }
 
   /** The message a user sees for a failed answer; problem+json detail when the app gave one. */
-  function failureMessage(response, problem) {
+  function failureMessage(response, problem, entra) {
     var status = response.status;
     if (status === 400) {
       return "The booking service could not use this record" + detailOf(problem) + ".";
+    }
+    if (entra && status === 401) {
+      return "The booking service did not accept your sign-in. Try again; if it keeps happening, ask your administrator to check the booking app registration.";
+    }
+    if (entra && status === 403) {
+      return "Your sign-in does not include permission to start bookings. Ask your administrator to grant the booking API permission to the Dynamics button.";
+    }
+    if (entra && status === 404) {
+      return "You do not have access to this record, so it cannot be booked. Ask the record's owner or your administrator.";
     }
     if (status === 401 || status === 403) {
       return "The booking service refused the call: the function key (" + KEY_VARIABLE + ") is missing or wrong. Ask your administrator.";
@@ -111,9 +182,11 @@ var BookingButton = (function () {
     });
   }
 
-  function requestSession(settings, record, timeoutMs) {
+  function requestSession(settings, record, timeoutMs, accessToken) {
     var headers = { "Content-Type": "application/json", Accept: "application/json" };
-    if (settings.key) {
+    if (accessToken) {
+      headers.Authorization = "Bearer " + accessToken;
+    } else if (settings.key) {
       headers["x-functions-key"] = settings.key;
     }
     var controller = new AbortController();
@@ -128,7 +201,7 @@ var BookingButton = (function () {
         function (response) {
           return readJson(response).then(function (body) {
             if (!response.ok) {
-              throw new UserError(failureMessage(response, body));
+              throw new UserError(failureMessage(response, body, Boolean(accessToken)));
             }
             return redirectUrlOf(body);
           });
@@ -155,6 +228,73 @@ var BookingButton = (function () {
       throw new UserError("The booking service gave an unexpected answer. Try again, or tell your administrator.");
     }
     return parsed.href;
+  }
+
+  function msalClient(msal, entra) {
+    var cacheKey = entra.clientId + " " + entra.authority;
+    if (!msalClients[cacheKey]) {
+      var client = new msal.PublicClientApplication({
+        auth: { clientId: entra.clientId, authority: entra.authority, redirectUri: entra.redirectUri },
+        cache: { cacheLocation: "sessionStorage" },
+      });
+      msalClients[cacheKey] = Promise.resolve(client.initialize()).then(function () { return client; }, function (error) {
+        delete msalClients[cacheKey];
+        throw error;
+      });
+    }
+    return msalClients[cacheKey];
+  }
+
+  function sameUser(account, loginHint) {
+    return Boolean(loginHint) && typeof account.username === "string" &&
+      account.username.toLowerCase() === loginHint.toLowerCase();
+  }
+
+  /**
+   * The Dynamics user's access token for the booking API: from MSAL's cache or the Entra ID
+   * session without any prompt; a popup only when MSAL says the user must interact.
+   */
+  function acquireToken(entra) {
+    var msal = typeof globalThis.msal === "object" && globalThis.msal ? globalThis.msal : null;
+    if (!msal || typeof msal.PublicClientApplication !== "function") {
+      return Promise.reject(notSetUp("the msal-browser web resource is not loaded by the button's command."));
+    }
+    var scopes = [entra.scope];
+    return msalClient(msal, entra).then(function (client) {
+      var account = (client.getAllAccounts() || []).filter(function (a) { return sameUser(a, entra.loginHint); })[0];
+      var silent = account
+        ? client.acquireTokenSilent({ scopes: scopes, account: account })
+        : client.ssoSilent({ scopes: scopes, loginHint: entra.loginHint });
+      return Promise.resolve(silent).catch(function (error) {
+        if (!(msal.InteractionRequiredAuthError && error instanceof msal.InteractionRequiredAuthError)) {
+          throw error;
+        }
+        return client.acquireTokenPopup({ scopes: scopes, loginHint: entra.loginHint });
+      });
+    }).then(function (result) {
+      if (!result || typeof result.accessToken !== "string" || !result.accessToken) {
+        throw new UserError("Sign-in did not return a token for the booking service. Try again, or tell your administrator.");
+      }
+      return result.accessToken;
+    }, function (error) {
+      throw error instanceof UserError ? error : new UserError(signInFailure(error));
+    });
+  }
+
+  /** What the user sees when MSAL fails; MSAL errors carry an errorCode. */
+  function signInFailure(error) {
+    var code = (error && error.errorCode) || "";
+    if (code === "user_cancelled") {
+      return "Sign-in was cancelled, so the booking page was not opened. Click Book appointment again to sign in.";
+    }
+    if (code === "popup_window_error" || code === "empty_window_error") {
+      return "The sign-in window was blocked by the browser. Allow pop-ups for this Dynamics site and click Book appointment again.";
+    }
+    if (code === "interaction_in_progress") {
+      return "A sign-in window is already open. Finish signing in there, then click Book appointment again.";
+    }
+    return "Could not sign you in to the booking service" + (code ? " (" + code + ")" : "") +
+      ". Try again; if it keeps happening, tell your administrator.";
   }
 
   function refreshTimeline(formContext) {
@@ -201,6 +341,11 @@ var BookingButton = (function () {
     return Promise.resolve(saved)
       .then(function () { return readSettings(xrm); })
       .then(function (settings) {
+        if (settings.entra) {
+          return acquireToken(settings.entra).then(function (accessToken) {
+            return requestSession(settings, record, timeoutMs, accessToken);
+          });
+        }
         return settings.key ? requestSession(settings, record, timeoutMs) : redirectRoute(settings, record);
       })
       .then(function (redirectUrl) {
