@@ -7,7 +7,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 
 const { createXrm, createForm, definition } = require("./fake-xrm");
-const { startFunctionApp } = require("./function-app");
+const { useFunctionApp } = require("./function-app");
 const { loadButton } = require("./load-button");
 const { createMsal, InteractionRequiredAuthError, BrowserAuthError, AuthError } = require("./fake-msal");
 
@@ -32,17 +32,7 @@ function entraVariables(app, overrides = {}) {
   return Object.entries(values).map(([name, value]) => definition(name, null, value));
 }
 
-let app;
-test.before(async () => {
-  app = await startFunctionApp();
-});
-test.after(async () => {
-  await app.close();
-});
-test.beforeEach(() => {
-  app.requests.length = 0;
-  app.answer = "created";
-});
+const app = useFunctionApp(test);
 
 async function click({ msalOptions = {}, variables = {}, withMsal = true } = {}) {
   const { Xrm, calls } = createXrm({ variables: entraVariables(app, variables), userName: USER });

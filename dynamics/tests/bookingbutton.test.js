@@ -7,7 +7,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 
 const { createXrm, createForm, definition } = require("./fake-xrm");
-const { startFunctionApp } = require("./function-app");
+const { useFunctionApp } = require("./function-app");
 const { loadButton } = require("./load-button");
 
 const KEY = "function-key-123";
@@ -19,18 +19,7 @@ function settingsFor(app, { key = KEY, current = true } = {}) {
   ];
 }
 
-let app;
-test.before(async () => {
-  app = await startFunctionApp();
-});
-test.after(async () => {
-  await app.close();
-});
-test.beforeEach(() => {
-  app.requests.length = 0;
-  app.answer = "created";
-  app.hang = false;
-});
+const app = useFunctionApp(test);
 
 async function click(formOptions = {}, settingOptions = {}, options = {}) {
   const { Xrm, calls } = createXrm({ variables: settingsFor(app, settingOptions) });

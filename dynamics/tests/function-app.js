@@ -38,8 +38,7 @@ function problem(status, title, detail, headers = {}) {
   };
 }
 
-async function startFunctionApp() {
-  const app = { requests: [], answer: "created", hang: false };
+async function startFunctionApp(app) {
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on("data", (chunk) => chunks.push(chunk));
@@ -68,4 +67,20 @@ async function startFunctionApp() {
   return app;
 }
 
-module.exports = { startFunctionApp };
+/**
+ * One server for a test file (node:test's before/after), reset before each test to answer
+ * 201. The returned object is filled in (url, close) once the server listens.
+ */
+function useFunctionApp(test) {
+  const app = { requests: [], answer: "created", hang: false };
+  test.before(() => startFunctionApp(app));
+  test.after(() => app.close());
+  test.beforeEach(() => {
+    app.requests.length = 0;
+    app.answer = "created";
+    app.hang = false;
+  });
+  return app;
+}
+
+module.exports = { useFunctionApp };
