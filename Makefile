@@ -8,8 +8,12 @@ STAMP  := $(VENV)/.installed
 # DynamicsWebApi for the conformance suite (tests/conformance/js), installed from its lock file.
 CONFORMANCE_JS := tests/conformance/js
 JS_STAMP       := $(CONFORMANCE_JS)/node_modules/.installed
+# The pinned @azure/msal-browser for the ribbon web resources (dynamics/), installed from its lock
+# file so the node tests can check the committed bundle against it.
+DYNAMICS_JS       := dynamics
+DYNAMICS_JS_STAMP := $(DYNAMICS_JS)/node_modules/.installed
 
-.PHONY: run test venv clean bench
+.PHONY: run test venv clean bench msal-webresource
 
 venv: $(STAMP)
 
@@ -26,12 +30,20 @@ $(JS_STAMP): $(CONFORMANCE_JS)/package.json $(CONFORMANCE_JS)/package-lock.json
 	cd $(CONFORMANCE_JS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(JS_STAMP)
 
+$(DYNAMICS_JS_STAMP): $(DYNAMICS_JS)/package.json $(DYNAMICS_JS)/package-lock.json
+	cd $(DYNAMICS_JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(DYNAMICS_JS_STAMP)
+
+# Copies the pinned msal-browser bundles and licence into dynamics/webresources/ (checksums printed).
+msal-webresource: $(DYNAMICS_JS_STAMP)
+	node $(DYNAMICS_JS)/build-msal-webresource.mjs
+
 run: $(STAMP)
 	$(PY) tools/run_stack.py
 
 # pytest runs in two worker processes (pytest-xdist); PYTEST_ARGS="-n 0 ..." runs it in one.
 PYTEST_ARGS ?=
-test: $(STAMP) $(JS_STAMP)
+test: $(STAMP) $(JS_STAMP) $(DYNAMICS_JS_STAMP)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 	node --test dynamics/
 
@@ -39,4 +51,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis $(CONFORMANCE_JS)/node_modules
+	rm -rf $(VENV) .pytest_cache .hypothesis $(CONFORMANCE_JS)/node_modules $(DYNAMICS_JS)/node_modules
