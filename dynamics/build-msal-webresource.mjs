@@ -5,7 +5,7 @@
  *
  *   lib/msal-browser.min.js                          -> new_msalbrowser.js (defines the global `msal`)
  *   lib/redirect-bridge/msal-redirect-bridge.min.js  -> new_msalredirectbridge.js (used by new_bookingauth.html)
- *   LICENSE                                          -> msal-browser.LICENSE.txt
+ *   LICENSE                                          -> msal-browser.LICENSE
  *
  * npm ci checks the package against the sha512 in package-lock.json, so the output is the
  * same on every machine; the sha256 of each file is printed for the release notes.
@@ -24,7 +24,7 @@ const OUTPUT_DIR = join(HERE, "webresources");
 export const FILES = [
   ["lib/msal-browser.min.js", "new_msalbrowser.js"],
   ["lib/redirect-bridge/msal-redirect-bridge.min.js", "new_msalredirectbridge.js"],
-  ["LICENSE", "msal-browser.LICENSE.txt"],
+  ["LICENSE", "msal-browser.LICENSE"],
 ];
 
 /** The exact version package.json pins; a range would make the build depend on the day. */
