@@ -34,10 +34,10 @@ function entraVariables(app, overrides = {}) {
 
 const app = useFunctionApp(test);
 
-async function click({ msalOptions = {}, variables = {}, withMsal = true } = {}) {
+async function click({ msalOptions = {}, variables = {} } = {}) {
   const { Xrm, calls } = createXrm({ variables: entraVariables(app, variables), userName: USER });
   const { msal, calls: msalCalls } = createMsal(msalOptions);
-  const { button, window } = loadButton(Xrm, withMsal ? { msal } : {});
+  const { button, window } = loadButton(Xrm, { msal });
   const { formContext, state } = createForm();
   const opened = await button.open(formContext, { window });
   return { opened, calls, msalCalls, state, notification: state.notifications.get("new_bookingbutton") };
@@ -175,11 +175,33 @@ test("a configured authority is used for another cloud", async () => {
   assert.equal(result.msalCalls.configs[0].auth.authority, `https://login.microsoftonline.us/${TENANT}`);
 });
 
-test("without the msal-browser web resource the administrator is told to add it", async () => {
-  const result = await click({ withMsal: false });
+test("loads the msal-browser web resource once when the command did not", async () => {
+  const { Xrm } = createXrm({ variables: entraVariables(app), userName: USER });
+  const { msal, calls } = createMsal();
+  const library = "https://contoso.crm.dynamics.com/WebResources/new_msalbrowser.js";
+  const { button, window, scripts } = loadButton(Xrm, { library: { [library]: msal } });
+  const { formContext } = createForm();
 
+  assert.equal(await button.open(formContext, { window }), true);
+  assert.equal(await button.open(formContext, { window }), true);
+
+  assert.deepEqual(scripts.map((s) => s.src), [library]);
+  assert.equal(calls.ssoSilent.length, 2);
+  assert.equal(app.requests[1].headers.authorization, "Bearer silent-token");
+});
+
+test("without the msal-browser web resource the administrator is told to add it", async () => {
+  const { Xrm, calls } = createXrm({ variables: entraVariables(app), userName: USER });
+  const { button, window, scripts } = loadButton(Xrm);
+  const { formContext, state } = createForm();
+
+  assert.equal(await button.open(formContext, { window }), false);
+
+  assert.equal(scripts.length, 1);
+  assert.equal(scripts[0].removed, true);
   assert.equal(app.requests.length, 0);
-  assertFailure(result, /msal-browser web resource.*Ask your administrator/);
+  assert.match(state.notifications.get("new_bookingbutton").message, /new_msalbrowser\.js.*Ask your administrator/);
+  assert.equal(calls.opened.length, 0);
 });
 
 test("the SPA client id wins over a function key: no key is sent", async () => {

@@ -6,7 +6,8 @@
  * Everything comes from Dataverse environment variables so one solution works in every
  * environment, and the mode follows them:
  *  - entra (new_BookingSpaClientId set, recommended): signs the Dynamics user in with MSAL.js
- *    (the global `msal` defined by the msal-browser web resource), silently when possible,
+ *    (the global `msal` of the msal-browser web resource, loaded on the first click when the
+ *    command did not load it), silently when possible,
  *    and calls the app with `Authorization: Bearer`; nothing secret is stored in Dynamics.
  *  - key (new_BookingFunctionKey set): calls the app with a function key.
  *  - neither: opens the app's redirect route in the new window, for a function app guarded
@@ -26,6 +27,8 @@ var BookingButton = (function () {
   var DEFAULT_AUTHORITY = "https://login.microsoftonline.com";
   /** Blank page that hands the sign-in answer back to this window (msal-browser redirect bridge). */
   var REDIRECT_PAGE = "/WebResources/new_bookingauth.html";
+  /** @azure/msal-browser's browser bundle, uploaded as its own web resource. */
+  var MSAL_LIBRARY = "/WebResources/new_msalbrowser.js";
   var MAX_RETRY_SECONDS = 3600;
   var NOTIFICATION_ID = "new_bookingbutton";
   var ENTITIES = ["lead", "contact"];
@@ -86,11 +89,13 @@ var BookingButton = (function () {
     if (!parsed || parsed.protocol !== "https:") {
       throw notSetUp(AUTHORITY_VARIABLE + " must be an https URL.");
     }
+    var clientUrl = xrm.Utility.getGlobalContext().getClientUrl().replace(/\/+$/, "");
     return {
       clientId: values[CLIENT_ID_VARIABLE],
       authority: parsed.origin + "/" + tenant,
       scope: scope,
-      redirectUri: xrm.Utility.getGlobalContext().getClientUrl().replace(/\/+$/, "") + REDIRECT_PAGE,
+      redirectUri: clientUrl + REDIRECT_PAGE,
+      library: clientUrl + MSAL_LIBRARY,
       loginHint: xrm.Utility.getGlobalContext().userSettings.userName || "",
     };
   }
@@ -254,13 +259,13 @@ var BookingButton = (function () {
    * The Dynamics user's access token for the booking API: from MSAL's cache or the Entra ID
    * session without any prompt; a popup only when MSAL says the user must interact.
    */
-  function acquireToken(entra) {
-    var msal = typeof globalThis.msal === "object" && globalThis.msal ? globalThis.msal : null;
-    if (!msal || typeof msal.PublicClientApplication !== "function") {
-      return Promise.reject(notSetUp("the msal-browser web resource is not loaded by the button's command."));
-    }
+  function acquireToken(entra, doc) {
     var scopes = [entra.scope];
-    return msalClient(msal, entra).then(function (client) {
+    var msal;
+    return loadMsal(entra.library, doc).then(function (loaded) {
+      msal = loaded;
+      return msalClient(msal, entra);
+    }).then(function (client) {
       var account = (client.getAllAccounts() || []).filter(function (a) { return sameUser(a, entra.loginHint); })[0];
       var silent = account
         ? client.acquireTokenSilent({ scopes: scopes, account: account })
@@ -279,6 +284,39 @@ var BookingButton = (function () {
     }, function (error) {
       throw error instanceof UserError ? error : new UserError(signInFailure(error));
     });
+  }
+
+  function loadedMsal() {
+    var msal = globalThis.msal;
+    return msal && typeof msal.PublicClientApplication === "function" ? msal : null;
+  }
+
+  var msalLoading = null;
+
+  /** The global `msal`; when the command did not load the library, add it to the page once. */
+  function loadMsal(src, doc) {
+    if (loadedMsal()) {
+      return Promise.resolve(loadedMsal());
+    }
+    if (!msalLoading) {
+      var missing = notSetUp("the sign-in library (web resource new_msalbrowser.js) could not be loaded.");
+      msalLoading = new Promise(function (resolve, reject) {
+        var script = doc.createElement("script");
+        script.src = src;
+        script.onload = function () {
+          return loadedMsal() ? resolve(loadedMsal()) : reject(missing);
+        };
+        script.onerror = function () {
+          script.remove();
+          reject(missing);
+        };
+        doc.head.appendChild(script);
+      }).catch(function (error) {
+        msalLoading = null;
+        throw error;
+      });
+    }
+    return msalLoading;
   }
 
   /** What the user sees when MSAL fails; MSAL errors carry an errorCode. */
@@ -328,6 +366,7 @@ var BookingButton = (function () {
     var formContext = primaryControl;
     var timeoutMs = (options && options.timeoutMs) || DEFAULT_TIMEOUT_MS;
     var win = (options && options.window) || window;
+    var doc = (options && options.document) || win.document;
     formContext.ui.clearFormNotification(NOTIFICATION_ID);
     var record;
     try {
@@ -342,7 +381,7 @@ var BookingButton = (function () {
       .then(function () { return readSettings(xrm); })
       .then(function (settings) {
         if (settings.entra) {
-          return acquireToken(settings.entra).then(function (accessToken) {
+          return acquireToken(settings.entra, doc).then(function (accessToken) {
             return requestSession(settings, record, timeoutMs, accessToken);
           });
         }
