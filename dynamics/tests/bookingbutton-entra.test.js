@@ -73,6 +73,7 @@ test("signs in silently with the Dynamics user as login hint and sends the token
     cache: { cacheLocation: "sessionStorage" },
   }]);
   assert.equal(result.msalCalls.initialized, 1);
+  assert.equal(result.calls.retrieved.length, 0, "userName is a sign-in name: no lookup");
   assert.deepEqual(plain(result.msalCalls.ssoSilent), [{ scopes: [SCOPE], loginHint: USER }]);
   assert.equal(result.msalCalls.acquireTokenPopup.length, 0, "no popup when silent sign-in works");
   assert.equal(app.requests.length, 1);
@@ -81,6 +82,34 @@ test("signs in silently with the Dynamics user as login hint and sends the token
   assert.equal(request.headers["x-functions-key"], undefined);
   assert.deepEqual(JSON.parse(request.body), { regarding: { entity: "lead", id: "0f8fad5b-d9cb-469f-a165-70867728950e" } });
   assert.deepEqual(result.calls.opened.map((o) => o.url), ["https://book.example.com/start?session=sess_1"]);
+});
+
+test("a display name as userName: the user's domainname is the login hint", async () => {
+  const { Xrm, calls } = createXrm({
+    variables: entraVariables(app),
+    userName: "Alex Wu",
+    users: { "3B1C8E1A-0000-4000-8000-00000000A1E5": { domainname: "alex.wu@contoso.example" } },
+  });
+  const { msal, calls: msalCalls } = createMsal({ silent: new InteractionRequiredAuthError("login_required") });
+  const { button, window } = loadButton(Xrm, { msal });
+
+  assert.equal(await button.open(createForm().formContext, { window }), true);
+
+  assert.deepEqual(plain(calls.retrieved), [
+    { entityLogicalName: "systemuser", id: "3B1C8E1A-0000-4000-8000-00000000A1E5", options: "?$select=domainname" },
+  ]);
+  assert.deepEqual(plain(msalCalls.ssoSilent), [{ scopes: [SCOPE], loginHint: "alex.wu@contoso.example" }]);
+  assert.deepEqual(plain(msalCalls.acquireTokenPopup), [{ scopes: [SCOPE], loginHint: "alex.wu@contoso.example" }]);
+});
+
+test("no sign-in name known: MSAL gets no login hint, the booking still works", async () => {
+  const { Xrm } = createXrm({ variables: entraVariables(app), userName: "Alex Wu" });
+  const { msal, calls } = createMsal();
+  const { button, window } = loadButton(Xrm, { msal });
+
+  assert.equal(await button.open(createForm().formContext, { window }), true);
+
+  assert.deepEqual(plain(calls.ssoSilent), [{ scopes: [SCOPE] }]);
 });
 
 test("a cached account of the same user gets its token from acquireTokenSilent", async () => {

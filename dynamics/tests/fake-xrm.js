@@ -14,8 +14,18 @@ function definition(schemaname, defaultvalue, currentValue) {
   };
 }
 
-function createXrm({ variables = [], clientUrl = "https://contoso.crm.dynamics.com", userName = "alex@contoso.example" } = {}) {
-  const calls = { queries: [], opened: [], progress: [] };
+/**
+ * `userName` is what userSettings.userName gives (in Dynamics usually the display name);
+ * `users` maps systemuser ids to their records (domainname is the sign-in name online).
+ */
+function createXrm({
+  variables = [],
+  clientUrl = "https://contoso.crm.dynamics.com",
+  userName = "alex@contoso.example",
+  userId = "{3B1C8E1A-0000-4000-8000-00000000A1E5}",
+  users = {},
+} = {}) {
+  const calls = { queries: [], retrieved: [], opened: [], progress: [] };
   const Xrm = {
     WebApi: {
       async retrieveMultipleRecords(entityLogicalName, options) {
@@ -30,6 +40,14 @@ function createXrm({ variables = [], clientUrl = "https://contoso.crm.dynamics.c
         }
         return { entities };
       },
+      async retrieveRecord(entityLogicalName, id, options) {
+        calls.retrieved.push({ entityLogicalName, id, options });
+        const record = entityLogicalName === "systemuser" ? users[id] : undefined;
+        if (!record) {
+          throw { errorCode: 0x80040217, message: `${entityLogicalName} With Id = ${id} Does Not Exist` };
+        }
+        return record;
+      },
     },
     Navigation: {
       openUrl(url, options) {
@@ -39,7 +57,7 @@ function createXrm({ variables = [], clientUrl = "https://contoso.crm.dynamics.c
     Utility: {
       getGlobalContext: () => ({
         getClientUrl: () => clientUrl,
-        userSettings: { userName },
+        userSettings: { userName, userId },
       }),
       showProgressIndicator(message) {
         calls.progress.push(["show", message]);

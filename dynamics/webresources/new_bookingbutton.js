@@ -64,9 +64,39 @@ var BookingButton = (function () {
       var settings = { url: functionBaseUrl(values[URL_VARIABLE]), key: values[KEY_VARIABLE] || "" };
       if (values[CLIENT_ID_VARIABLE]) {
         settings.entra = entraSettings(values, xrm);
+        return loginHintOf(xrm).then(function (loginHint) {
+          settings.entra.loginHint = loginHint;
+          return settings;
+        });
       }
       return settings;
     });
+  }
+
+  /**
+   * The user's sign-in name for MSAL's loginHint: userSettings.userName when it is one (an
+   * address), else the user's domainname (the UPN in Dynamics 365 online), since userName is
+   * usually the display name. No hint when neither is known: MSAL then uses the only session.
+   */
+  function loginHintOf(xrm) {
+    var userSettings = xrm.Utility.getGlobalContext().userSettings;
+    var userName = typeof userSettings.userName === "string" ? userSettings.userName.trim() : "";
+    if (userName.indexOf("@") > 0) {
+      return Promise.resolve(userName);
+    }
+    var userId = (userSettings.userId || "").replace(/[{}]/g, "");
+    if (!userId) {
+      return Promise.resolve("");
+    }
+    return xrm.WebApi.retrieveRecord("systemuser", userId, "?$select=domainname").then(
+      function (user) { return user && typeof user.domainname === "string" ? user.domainname.trim() : ""; },
+      function () { return ""; }
+    );
+  }
+
+  /** An MSAL request for the scope, with the login hint when there is one. */
+  function tokenRequest(scopes, loginHint) {
+    return loginHint ? { scopes: scopes, loginHint: loginHint } : { scopes: scopes };
   }
 
   /** Entra mode: the SPA client id is set, so tenant and API scope must be too. */
@@ -96,7 +126,6 @@ var BookingButton = (function () {
       scope: scope,
       redirectUri: clientUrl + REDIRECT_PAGE,
       library: clientUrl + MSAL_LIBRARY,
-      loginHint: xrm.Utility.getGlobalContext().userSettings.userName || "",
     };
   }
 
@@ -269,12 +298,12 @@ var BookingButton = (function () {
       var account = (client.getAllAccounts() || []).filter(function (a) { return sameUser(a, entra.loginHint); })[0];
       var silent = account
         ? client.acquireTokenSilent({ scopes: scopes, account: account })
-        : client.ssoSilent({ scopes: scopes, loginHint: entra.loginHint });
+        : client.ssoSilent(tokenRequest(scopes, entra.loginHint));
       return Promise.resolve(silent).catch(function (error) {
         if (!(msal.InteractionRequiredAuthError && error instanceof msal.InteractionRequiredAuthError)) {
           throw error;
         }
-        return client.acquireTokenPopup({ scopes: scopes, loginHint: entra.loginHint });
+        return client.acquireTokenPopup(tokenRequest(scopes, entra.loginHint));
       });
     }).then(function (result) {
       if (!result || typeof result.accessToken !== "string" || !result.accessToken) {
