@@ -26,8 +26,10 @@ $(JS_STAMP): $(CONFORMANCE_JS)/package.json $(CONFORMANCE_JS)/package-lock.json
 	cd $(CONFORMANCE_JS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(JS_STAMP)
 
+# RUN_ARGS=--session-auth=key: function keys and redirect links instead of users' tokens (docs/demo.md)
+RUN_ARGS ?=
 run: $(STAMP)
-	$(PY) tools/run_stack.py
+	$(PY) tools/run_stack.py $(RUN_ARGS)
 
 # pytest runs in two worker processes (pytest-xdist); PYTEST_ARGS="-n 0 ..." runs it in one.
 PYTEST_ARGS ?=
