@@ -38,8 +38,10 @@ $(DYNAMICS_JS_STAMP): $(DYNAMICS_JS)/package.json $(DYNAMICS_JS)/package-lock.js
 msal-webresource: $(DYNAMICS_JS_STAMP)
 	node $(DYNAMICS_JS)/build-msal-webresource.mjs
 
+# RUN_ARGS=--session-auth=key: function keys and redirect links instead of users' tokens (docs/demo.md)
+RUN_ARGS ?=
 run: $(STAMP)
-	$(PY) tools/run_stack.py
+	$(PY) tools/run_stack.py $(RUN_ARGS)
 
 # pytest runs in two worker processes (pytest-xdist); PYTEST_ARGS="-n 0 ..." runs it in one.
 PYTEST_ARGS ?=

@@ -6,9 +6,11 @@ import importlib.util
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from tests.support import ROOT, loopback
@@ -28,44 +30,115 @@ def test_local_settings_are_created_from_the_example_once(tmp_path):
     assert "kept" in target.read_text()
 
 
-def test_the_booking_sandbox_signs_with_the_apps_secret_and_the_app_points_at_the_stack(tmp_path):
+def test_the_app_points_at_the_stack_and_reaches_dataverse_with_its_managed_identity(tmp_path):
     args = run_stack.parse_args(["--port", "7100", "--dataverse-port", "7101", "--booking-port", "7102",
-                                 "--run-dir", str(tmp_path)])
-    dataverse, booking, app = run_stack.services(args, {"BOOKING_WEBHOOK_SECRET": "whsec_abc", "BOOKING_API_KEY": "k"})
+                                 "--identity-port", "7103", "--run-dir", str(tmp_path)])
+    identity, dataverse, booking, app = run_stack.services(args, {"BOOKING_WEBHOOK_SECRET": "whsec_abc",
+                                                                  "BOOKING_API_KEY": "k"})
     assert booking.argv[booking.argv.index("--webhook-secret") + 1] == "whsec_abc"
     assert booking.argv[booking.argv.index("--webhook-url") + 1] == "http://127.0.0.1:7100/api/webhooks/appointments"
-    assert app.env["DATAVERSE_URL"] == "http://127.0.0.1:7101" and app.env["DATAVERSE_AUTH"] == "none"
+    assert app.env["DATAVERSE_URL"] == "http://127.0.0.1:7101" and app.env["DATAVERSE_AUTH"] == "azure"
+    assert app.env["IDENTITY_ENDPOINT"] == "https://127.0.0.1:7103/msi/token"
+    assert app.env["SSL_CERT_FILE"] == app.env["REQUESTS_CA_BUNDLE"] == str(tmp_path / "identity" / "ca.pem")
     assert app.env["BOOKING_API_URL"] == "http://127.0.0.1:7102/api"
+    assert app.env["SESSION_AUTH"] == "entra" and app.env["ENTRA_AUTHORITY"] == identity.url
     assert "--seed-demo" in dataverse.argv
+    assert dataverse.argv[dataverse.argv.index("--auth") + 1] == "entra"
+    assert dataverse.argv[dataverse.argv.index("--authority-ca") + 1] == str(identity.ca_path)
+    keyed = run_stack.services(run_stack.parse_args(["--session-auth", "key", "--run-dir", str(tmp_path)]), {})[-1]
+    assert keyed.env["SESSION_AUTH"] == "key" and "ENTRA_CLIENT_ID" not in keyed.env
 
 
-@pytest.mark.skipif(
-    not all(importlib.util.find_spec(m) for m in ("emulators.dataverse.__main__", "emulators.booking.__main__")),
-    reason="the emulators' command lines are not there yet")
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_the_stack_starts_answers_and_stops_together(tmp_path, stop_signal):
-    ports = {"--port": free_port(), "--dataverse-port": free_port(), "--booking-port": free_port()}
+def read_until(process: subprocess.Popen, marker: str) -> str:
+    """The stack's output up to the first line containing ``marker`` (or all of it, should it stop)."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line)
+        if marker in line:
+            break
+    return "".join(lines)
+
+
+def start_stack(tmp_path, *options: str) -> tuple[subprocess.Popen, dict[str, int]]:
+    ports = {"--port": free_port(), "--dataverse-port": free_port(), "--booking-port": free_port(),
+             "--identity-port": free_port()}
     argv = [sys.executable, str(ROOT / "tools" / "run_stack.py"), "--settings", str(tmp_path / "local.settings.json"),
-            "--run-dir", str(tmp_path / "run"), *[str(x) for pair in ports.items() for x in pair]]
+            "--run-dir", str(tmp_path / "run"), *[str(x) for pair in ports.items() for x in pair], *options]
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return process, ports
+
+
+def stop_stack(process: subprocess.Popen, stop_signal: int, ports: dict[str, int]) -> str:
+    process.send_signal(stop_signal)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    for port in ports.values():
+        assert not run_stack.port_in_use(port), f"port {port} still served after {signal.Signals(stop_signal).name}"
+    return output
+
+
+needs_emulators = pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in
+            ("emulators.dataverse.__main__", "emulators.booking.__main__", "emulators.identity.__main__")),
+    reason="the emulators' command lines are not there yet")
+
+
+@needs_emulators
+def test_the_stack_serves_entra_users_and_reaches_dataverse_as_its_managed_identity(tmp_path):
+    """Ctrl-C stops it; the printed command gets the owner's token and starts a session (201)."""
+    process, ports = start_stack(tmp_path)
+    app = f"http://127.0.0.1:{ports['--port']}"
+    dataverse = f"http://127.0.0.1:{ports['--dataverse-port']}"
+    identity = f"https://127.0.0.1:{ports['--identity-port']}"
+    ca_path = tmp_path / "run" / "identity" / "ca.pem"
+    try:
+        printed = read_until(process, "Import a WEM schedule")
+        assert loopback.get(f"{app}/api/health").status_code == 200, printed
+        [command] = [line.strip() for line in printed.splitlines() if line.strip().startswith("TOKEN=")]
+        owner_lead = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
+        outsider_lead = subprocess.run(["bash", "-c", command.replace("owner@", "outsider@")],
+                                       capture_output=True, text=True, timeout=60)
+
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(ca_path)), timeout=10) as tls:
+            managed = [m for m in tls.get(f"{identity}/_identity/").json()["managed_identities"]
+                       if m["system_assigned"]]
+        [application_user] = [row["systemuserid"] for row in
+                              loopback.get(f"{dataverse}/_emulator/rows/systemusers").json()["value"]
+                              if row.get("applicationid") == managed[0]["client_id"]]
+        as_app_before = loopback.get(f"{dataverse}/_emulator/count", params={"caller": application_user}).json()
+        key = json.loads((tmp_path / "run" / "keys.json").read_text())["hostKeys"]["default"]
+        sample = sorted((ROOT / "samples" / "schedules").glob("*.json"))[0]
+        imported = loopback.post(f"{app}/api/schedules/import", content=sample.read_bytes(), timeout=30,
+                                 headers={"x-functions-key": key, "content-type": "application/json"})
+        as_app_after = loopback.get(f"{dataverse}/_emulator/count", params={"caller": application_user}).json()
+    finally:
+        output = printed + stop_stack(process, signal.SIGINT, ports)
+    assert f"Entra ID stand-in {identity}/_identity/" in output and str(ca_path) in output
+    assert owner_lead.stdout.strip().endswith("201"), owner_lead.stdout + owner_lead.stderr
+    assert "sessionId" in owner_lead.stdout
+    assert outsider_lead.stdout.strip().endswith("404"), outsider_lead.stdout + outsider_lead.stderr
+    assert imported.status_code == 200, imported.text
+    assert as_app_after["count"] > as_app_before["count"]  # the import read and wrote as the managed identity
+    assert "INFO httpx: HTTP Request" not in output  # request URLs (OData filters with emails) stay out of the log
+
+
+@needs_emulators
+def test_with_function_keys_the_redirect_links_work_and_sigterm_stops_the_stack(tmp_path):
+    process, ports = start_stack(tmp_path, "--session-auth", "key")
     app = f"http://127.0.0.1:{ports['--port']}"
     dataverse = f"http://127.0.0.1:{ports['--dataverse-port']}"
     try:
         wait_until_answering(f"{app}/api/health", process, timeout=60, ready=lambda answer: answer.status_code == 200)
-        leads = loopback.get(f"{dataverse}/api/data/v9.2/leads", params={"$select": "leadid,fullname"}).json()["value"]
+        leads = loopback.get(f"{dataverse}/_emulator/rows/leads").json()["value"]
         assert leads, "--seed-demo gives demo leads"
         key = json.loads((tmp_path / "run" / "keys.json").read_text())["hostKeys"]["default"]
         redirect = loopback.get(f"{app}/api/booking-sessions/redirect",
-                             params={"entity": "lead", "id": leads[0]["leadid"], "code": key})
+                                params={"entity": "lead", "id": leads[0]["leadid"], "code": key})
         assert redirect.status_code == 302
         assert redirect.headers["location"].startswith(f"http://127.0.0.1:{ports['--booking-port']}/book?session=")
     finally:
-        process.send_signal(stop_signal)
-        output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
+        output = stop_stack(process, signal.SIGTERM, ports)
     assert f"/api/booking-sessions/redirect?entity=lead&id={leads[0]['leadid']}" in output
     assert f"{dataverse}/_emulator/timeline/leads/{leads[0]['leadid']}" in output
-    assert "INFO httpx: HTTP Request" not in output  # request URLs (OData filters with emails) stay out of the log
-    for port in ports.values():
-        assert not run_stack.port_in_use(port), f"port {port} still served after {stop_signal.name}"
