@@ -12,8 +12,8 @@ import pytest
 from tests.support import loopback
 from tests.support.problems import problem, unavailable
 from tests.support.webhooks import booking_event
-from tests.system.contract.test_schedule_import import ROUTE as IMPORT
-from tests.system.contract.test_schedule_import import bookings, run, sample
+from tests.system.contract.schedules import ROUTE as IMPORT
+from tests.system.contract.schedules import bookings, run, sample
 
 
 def apply(sender, payload):

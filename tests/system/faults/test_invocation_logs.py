@@ -16,8 +16,8 @@ import pytest
 
 from entry.observability import OUR_LOGGERS, InvocationFilter, invocation_id
 from tests.support.handlers import app_handler
+from tests.support.settings import sample_schedule
 from tests.support.webhooks import event, signed
-from tests.system.faults.test_schedule_import_faults import SAMPLE
 
 SERVICE_ID = re.compile(r"service ([0-9a-f-]{36})")
 
@@ -60,7 +60,7 @@ async def test_concurrent_requests_keep_their_own_invocation_id(dataverse, http,
 async def test_an_outage_has_one_summary_line_with_function_status_and_duration(dataverse, http, tagged_logs) -> None:
     dataverse.faults.fail(10, status=503, retry_after=0)
 
-    answer = await http.post("/api/schedules/import", json=SAMPLE)
+    answer = await http.post("/api/schedules/import", json=sample_schedule())
 
     assert answer.status_code == 503
     (summary,) = [r for r in tagged_logs.records if r.name == "http_api.invocations"]
