@@ -12,8 +12,11 @@ JS_STAMP       := $(CONFORMANCE_JS)/node_modules/.installed
 # file so the node tests can check the committed bundle against it.
 DYNAMICS_JS       := dynamics
 DYNAMICS_JS_STAMP := $(DYNAMICS_JS)/node_modules/.installed
+# Azurite, the Azure Storage emulator (pinned in tools/azurite), for `make run` and the storage tests.
+AZURITE_JS    := tools/azurite
+AZURITE_STAMP := $(AZURITE_JS)/node_modules/.installed
 
-.PHONY: run test venv clean bench msal-webresource
+.PHONY: run test venv azurite clean bench msal-webresource
 
 venv: $(STAMP)
 
@@ -30,6 +33,12 @@ $(JS_STAMP): $(CONFORMANCE_JS)/package.json $(CONFORMANCE_JS)/package-lock.json
 	cd $(CONFORMANCE_JS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(JS_STAMP)
 
+azurite: $(AZURITE_STAMP)
+
+$(AZURITE_STAMP): $(AZURITE_JS)/package.json $(AZURITE_JS)/package-lock.json
+	cd $(AZURITE_JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(AZURITE_STAMP)
+
 $(DYNAMICS_JS_STAMP): $(DYNAMICS_JS)/package.json $(DYNAMICS_JS)/package-lock.json
 	cd $(DYNAMICS_JS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(DYNAMICS_JS_STAMP)
@@ -40,12 +49,12 @@ msal-webresource: $(DYNAMICS_JS_STAMP)
 
 # RUN_ARGS=--session-auth=key: function keys and redirect links instead of users' tokens (docs/demo.md)
 RUN_ARGS ?=
-run: $(STAMP)
+run: $(STAMP) $(AZURITE_STAMP)
 	$(PY) tools/run_stack.py $(RUN_ARGS)
 
 # pytest runs in two worker processes (pytest-xdist); PYTEST_ARGS="-n 0 ..." runs it in one.
 PYTEST_ARGS ?=
-test: $(STAMP) $(JS_STAMP) $(DYNAMICS_JS_STAMP)
+test: $(STAMP) $(JS_STAMP) $(DYNAMICS_JS_STAMP) $(AZURITE_STAMP)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 	node --test dynamics/
 
@@ -53,4 +62,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis $(CONFORMANCE_JS)/node_modules $(DYNAMICS_JS)/node_modules
+	rm -rf $(VENV) .pytest_cache .hypothesis $(CONFORMANCE_JS)/node_modules $(DYNAMICS_JS)/node_modules $(AZURITE_JS)/node_modules

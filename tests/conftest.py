@@ -86,3 +86,28 @@ def booking_env(app_settings: dict[str, str], sandbox: Any) -> dict[str, str]:
     app_settings.update(settings_for(app_settings["DATAVERSE_URL"], sandbox, api_key=SANDBOX_API_KEY))
     return app_settings
 
+
+
+# Azurite (the Azure Storage emulator), shared by every suite that needs the app's storage account.
+@pytest.fixture(scope="session")
+def azurite_server() -> Iterator[Any]:
+    import os
+
+    from tests.support.azurite import azurite_missing_reason, running_azurite
+
+    reason = azurite_missing_reason()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; CI=true, so a missing Azurite is an error", pytrace=False)
+        pytest.skip(reason)
+    with running_azurite() as azurite:
+        yield azurite
+
+
+@pytest.fixture
+def azurite(azurite_server: Any) -> Any:
+    """An empty storage account in Azurite for this test (no container, queue or table left over)."""
+    from tests.support.azurite import clean_account
+
+    clean_account(azurite_server)
+    return azurite_server
