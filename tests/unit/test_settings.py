@@ -20,7 +20,9 @@ def test_valid_settings_and_defaults():
     assert s.booking_api_key is None
     assert s.appointment_version_column is None
     assert s.booking_webhook_secrets == (SECRET,)
+    assert s.schedule_import_sync_seconds == 150
     assert SECRET not in repr(s)
+    assert load_settings({**VALID, "SCHEDULE_IMPORT_SYNC_SECONDS": " 180 "}).schedule_import_sync_seconds == 180
 
 
 def test_all_missing_required_settings_are_named_at_once():
@@ -43,6 +45,10 @@ def test_all_missing_required_settings_are_named_at_once():
         ("BOOKING_WEBHOOK_SECRET", "whsec_!!!"),
         ("BOOKING_SOURCE", "has spaces"),
         ("APPOINTMENT_VERSION_COLUMN", "New Version"),
+        ("SCHEDULE_IMPORT_SYNC_SECONDS", "000"),
+        ("SCHEDULE_IMPORT_SYNC_SECONDS", "181"),
+        ("SCHEDULE_IMPORT_SYNC_SECONDS", "1.5"),
+        ("SCHEDULE_IMPORT_SYNC_SECONDS", "\u00b2"),
     ],
 )
 def test_malformed_setting_is_named(name, value):
