@@ -60,6 +60,7 @@ from integration.schedules.job_plan import (
     schedule_part,
     step_only_summary,
 )
+from integration.schedules.job_storage import LOCKS, PAYLOADS, POISON_QUEUE, QUEUE, TABLE
 from integration.schedules.payload import ScheduleImport, parse_import
 from integration.schedules.reference_data import resolve
 from storage_client.errors import ChangedSinceRead, LeaseTaken, StorageUnavailable
@@ -69,11 +70,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("integration.schedules.jobs")
 
-TABLE = "importjobs"
-QUEUE = "schedule-import-jobs"
-POISON_QUEUE = f"{QUEUE}-poison"
-PAYLOADS = "import-payloads"
-LOCKS = "import-locks"
 LEASE_SECONDS = 60
 """Each agent's lease: renewed in the background while the step runs; a crashed worker's lapses within a minute."""
 MAX_RETRY_AFTER = 60
