@@ -18,6 +18,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from integration.redirect_template import url_problem
+from storage_client.connection import StorageConnection, StorageSettingError, storage_connection
 
 SESSION_PLACEHOLDER = "{sessionId}"
 _LOGICAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -49,6 +50,7 @@ DEFAULT_ENTRA_AUTHORITY = "https://login.microsoftonline.com"
 DEFAULT_SESSION_API_SCOPE = "Booking.Start"
 _SCOPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 MAX_AUDIENCES = 10
+STORAGE_SETTING = "AzureWebJobsStorage"
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,18 @@ class Settings:
     session_auth: Literal["key", "entra"] = "key"
     entra: EntraSettings | None = None
     """Set exactly when ``session_auth`` is ``entra``."""
+    storage: StorageConnection | None = None
+    """The app's storage account (``AzureWebJobsStorage``); ``None`` turns webhook delivery records and import jobs off."""
     schedule_import_sync_seconds: int = 150
     """How long a synchronous schedule import runs before it goes on as a job (with storage)."""
 
     def __repr__(self) -> str:  # never print secrets, even by accident
+        storage = None if self.storage is None else self.storage.describe()
         return (
             f"Settings(dataverse_url={self.dataverse_url!r}, dataverse_auth={self.dataverse_auth!r}, "
             f"booking_api_url={self.booking_api_url!r}, booking_source={self.booking_source!r}, "
-            f"appointment_version_column={self.appointment_version_column!r}, session_auth={self.session_auth!r})"
+            f"appointment_version_column={self.appointment_version_column!r}, session_auth={self.session_auth!r}, "
+            f"storage={storage!r})"
         )
 
 
@@ -173,6 +179,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     elif session_auth == "entra":
         entra = _entra_settings(get, required, problems)
 
+    storage = None
+    try:
+        storage = storage_connection(environ, STORAGE_SETTING)
+    except StorageSettingError as problem:  # its message names what is wrong, never a value
+        problems.append(SettingProblem(STORAGE_SETTING, str(problem)))
     sync_seconds = _bounded_int("SCHEDULE_IMPORT_SYNC_SECONDS", get("SCHEDULE_IMPORT_SYNC_SECONDS"),
                                 DEFAULT_SCHEDULE_IMPORT_SYNC_SECONDS, MAX_SCHEDULE_IMPORT_SYNC_SECONDS, problems)
 
@@ -189,6 +200,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         appointment_version_column=version_column,
         session_auth=session_auth,  # type: ignore[arg-type]
         entra=entra,
+        storage=storage,
         schedule_import_sync_seconds=sync_seconds,
     )
 
