@@ -1,4 +1,4 @@
-"""Schedule-import jobs, the pure part (docs/spec.md#24-post-apischedulesimport, #26): steps, job record, merge.
+"""Schedule-import jobs, the pure part (docs/spec.md#24-post-apischedulesimport, docs/spec.md#26-get-apischedulesimportjobsjobid): steps, job record, merge.
 
 A job runs a validated :class:`ScheduleImport` as resumable steps:
 

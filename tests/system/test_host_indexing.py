@@ -29,6 +29,7 @@ EXPECTED = {
     "redirect_to_booking": ("booking-sessions/redirect", ["GET"], "FUNCTION"),
     "appointment_webhook": ("webhooks/appointments", ["POST"], "ANONYMOUS"),
     "import_schedules": ("schedules/import", ["POST"], "FUNCTION"),
+    "import_job_status": ("schedules/import/jobs/{jobId}", ["GET"], "FUNCTION"),
 }
 
 
@@ -66,6 +67,23 @@ def test_with_entra_sessions_the_session_route_is_anonymous_and_the_redirect_rou
     expected["create_booking_session"] = ("booking-sessions", ["POST"], "ANONYMOUS")
     assert indexed_routes(SESSION_AUTH="entra") == expected
     assert indexed_routes(SESSION_AUTH="Bogus") == EXPECTED  # anything else keeps the key
+
+
+def test_with_storage_the_import_job_queue_triggers_are_indexed():
+    """AzureWebJobsStorage set: the worker accepts the queue-triggered job functions (base64 messages, the host's default)."""
+    done = index(ROOT, AzureWebJobsStorage="UseDevelopmentStorage=true")
+    assert done.returncode == 0, done.stderr[-2000:]
+    functions = json.loads(done.stdout)
+    assert violations(functions) == []
+    queues = {
+        fn["name"]: {(b["type"], b["direction"], b.get("queueName"), b.get("connection")) for b in fn["bindings"]}
+        for fn in functions if any(b["type"] == "queueTrigger" for b in fn["bindings"])
+    }
+    assert queues == {
+        "run_import_job_step": {("queueTrigger", "IN", "schedule-import-jobs", "AzureWebJobsStorage")},
+        "fail_poisoned_import_job": {("queueTrigger", "IN", "schedule-import-jobs-poison", "AzureWebJobsStorage")},
+    }
+    assert {fn["name"] for fn in functions} >= set(EXPECTED)
 
 
 def test_host_json_keeps_the_api_route_prefix():
