@@ -1,0 +1,276 @@
+"""docs/spec.md#24-post-apischedulesimport jobs and #26-get-apischedulesimportjobsjobid, against Azurite and the
+Dataverse emulator; the queue-triggered functions run in-process on the messages in Azurite (tests/support/queue_runner.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from entry.composition_root import CompositionRoot
+from integration.schedules.job_storage import PAYLOADS, POISON_QUEUE, QUEUE, TABLE
+from samples.schedules import generate
+from tests.component.schedules.importing import FAST_RETRY, seed_users
+from tests.support.handlers import app_handler
+from tests.support.queue_runner import QueueRunner
+
+ASYNC = {"Prefer": "return=minimal, Respond-Async"}
+
+
+class JobApp:
+    """The app's import routes and queue functions around one composition root."""
+
+    def __init__(self, settings: dict[str, str], connection_string: str) -> None:
+        self.settings = settings
+        self.root = CompositionRoot(settings, dataverse_options={"retry": FAST_RETRY})
+        self._post = app_handler(self.root, "import_schedules")
+        self._get = app_handler(self.root, "import_job_status")
+        self.runner = QueueRunner(self.root, connection_string)
+        self.connection_string = connection_string
+
+    async def post(self, document: Any, headers: dict[str, str] | None = None) -> tuple[int, Any, func.HttpResponse]:
+        body = document if isinstance(document, bytes) else json.dumps(document).encode()
+        response = await self._post(func.HttpRequest("POST", "/api/schedules/import", body=body, headers=headers or {}))
+        return response.status_code, json.loads(response.get_body() or b"null"), response
+
+    async def status(self, job_id: str) -> tuple[int, Any, func.HttpResponse]:
+        response = await self._get(func.HttpRequest("GET", f"/api/schedules/import/jobs/{job_id}", body=b"",
+                                                    route_params={"jobId": job_id}))
+        return response.status_code, json.loads(response.get_body()), response
+
+    async def finished(self, job_id: str) -> dict[str, Any] | None:
+        _, document, _ = await self.status(job_id)
+        return document if document["status"] in ("succeeded", "failed") else None
+
+    async def run_to_end(self, *job_ids: str, seconds: float = 60.0) -> list[dict[str, Any]]:
+        async def all_finished() -> bool:
+            return all([await self.finished(j) for j in job_ids])
+
+        await self.runner.run_until(all_finished, seconds)
+        return [await self.finished(j) for j in job_ids]
+
+
+@pytest.fixture
+async def jobs(app_settings: dict[str, str], azurite: Any):
+    app = JobApp({**app_settings, "AzureWebJobsStorage": azurite.connection_string}, azurite.connection_string)
+    yield app
+    await app.root.aclose()
+
+
+def expected_fresh_answer(document: dict[str, Any], known_emails: set[str]) -> dict[str, Any]:
+    """What a first import of ``document`` must answer, computed from the payload alone."""
+    known = [a for a in document["agents"] if a["email"] in known_emails]
+    committed = [s for a in known for s in a["segments"] if s.get("state", "committed") == "committed"]
+    return {
+        "created": len(committed), "updated": 0, "unchanged": 0, "removed": 0,
+        "skipped": [{"agentId": a["agentId"], "reason": "no Dataverse user has this agent's email "
+                     "(systemuser.internalemailaddress)"} for a in document["agents"] if a["email"] not in known_emails],
+        "referenceData": {
+            "resources": len(known), "activityTypes": len({s["activity"].casefold() for s in committed}),
+            "statuses": len({s["status"].casefold() for s in committed}),
+            "plans": 1 if document.get("plan") and known else 0,
+        },
+    }
+
+
+def booking_keys(dataverse) -> list[tuple[str, str, str]]:
+    return sorted((r["_resource_value"], r["starttime"], r["endtime"]) for r in dataverse.rows("bookableresourcebookings"))
+
+
+def payload_keys(dataverse, document: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The bookings the payload's committed segments must become: (resource, start, end), one each."""
+    resource_of_user = {r["_userid_value"]: r["bookableresourceid"] for r in dataverse.rows("bookableresources")}
+    user_of_email = {u["internalemailaddress"]: u["systemuserid"] for u in dataverse.rows("systemusers")}
+    return sorted(
+        (resource_of_user[user_of_email[a["email"]]], s["start"], s["end"])
+        for a in document["agents"] for s in a["segments"] if s.get("state", "committed") == "committed"
+    )
+
+
+async def test_respond_async_answers_202_then_the_job_ends_with_the_synchronous_answer(jobs, dataverse, app_settings):
+    document = generate.schedule(agents=30, segments_per_agent=100)  # 3,000 segments: reference + 2 chunks
+    emails = [generate.email(i) for i in range(28)]  # two agents without a user
+    seed_users(dataverse, emails)
+
+    status, body, response = await jobs.post(document, ASYNC)
+    assert status == 202, body
+    job_id = body["jobId"]
+    assert body == {"jobId": job_id, "status": "queued", "statusUrl": f"/api/schedules/import/jobs/{job_id}"}
+    assert response.headers["Location"] == f"/api/schedules/import/jobs/{job_id}"
+    assert 2 <= int(response.headers["Retry-After"]) <= 60
+    assert response.headers["Preference-Applied"] == "respond-async"
+    assert booking_keys(dataverse) == []  # nothing written before a worker runs it
+
+    code, queued, answer = await jobs.status(job_id)
+    assert code == 200 and queued["status"] == "queued" and queued["progress"] == {"segments": 3000, "done": 0}
+    assert queued["startedAt"] is None and "result" not in queued and answer.headers["Retry-After"]
+
+    seen = []
+    while not await jobs.finished(job_id):  # one message at a time, reading the status between
+        assert await jobs.runner.run_once(QUEUE) == 1
+        seen.append((await jobs.status(job_id))[1])
+    assert [s["status"] for s in seen] == ["running", "running", "succeeded"]
+    assert [s["progress"]["done"] for s in seen] == [0, 2000, 3000]
+    final = seen[-1]
+    assert final["result"] == expected_fresh_answer(document, set(emails))
+    assert final["submittedAt"] <= final["startedAt"] <= final["finishedAt"]
+    assert booking_keys(dataverse) == payload_keys(dataverse, {**document, "agents": document["agents"][:28]})
+
+    # the same import, synchronously, on a fresh emulator: the same answer
+    dataverse.reset()
+    seed_users(dataverse, emails)
+    status, sync_answer, _ = await jobs.post(document)
+    assert status == 200 and sync_answer == final["result"]
+
+
+async def test_without_storage_the_preference_is_ignored_and_jobs_are_off(app_root, dataverse, app_settings):
+    seed_users(dataverse, [generate.email(0)])
+    post = app_handler(app_root, "import_schedules")
+    body = json.dumps(generate.schedule(agents=1, segments_per_agent=3)).encode()
+    response = await post(func.HttpRequest("POST", "/api/schedules/import", body=body, headers=ASYNC))
+    assert response.status_code == 200 and "Preference-Applied" not in response.headers
+    assert json.loads(response.get_body())["created"] == 3
+
+    get = app_handler(app_root, "import_job_status")
+    response = await get(func.HttpRequest("GET", "/x", body=b"", route_params={"jobId": "0" * 32}))
+    assert response.status_code == 404
+    assert "AzureWebJobsStorage" in json.loads(response.get_body())["detail"]
+
+
+@pytest.mark.parametrize("job_id", ["0" * 32, "A" * 32, "0" * 31, "../importjobs", "x' or PartitionKey ne '", ""])
+async def test_an_unknown_or_malformed_job_id_is_404(jobs, job_id):
+    code, problem, response = await jobs.status(job_id)
+    assert code == 404 and response.mimetype == "application/problem+json"
+    assert problem["status"] == 404
+
+
+async def test_an_invalid_payload_is_400_synchronously_and_stores_nothing(jobs, azurite):
+    from azure.storage.blob import BlobServiceClient
+
+    status, problem, _ = await jobs.post({"source": "x", "agents": [{}]}, ASYNC)
+    assert status == 400 and problem["errors"]
+    status, _, _ = await jobs.post(b"x" * (20 * 1024 * 1024 + 1), ASYNC)
+    assert status == 413
+    containers = [c.name for c in BlobServiceClient.from_connection_string(azurite.connection_string).list_containers()]
+    assert PAYLOADS not in containers
+
+
+async def test_a_synchronous_import_past_its_deadline_goes_on_as_a_job(jobs, dataverse):
+    document = generate.schedule(agents=10, segments_per_agent=20)
+    seed_users(dataverse, [generate.email(i) for i in range(10)])
+    jobs.settings["SCHEDULE_IMPORT_SYNC_SECONDS"] = "1"
+    dataverse.latency = 0.2  # every request: the reads alone take longer than the deadline
+
+    status, body, response = await jobs.post(document)
+    assert status == 202, body
+    assert response.headers["Location"] == body["statusUrl"] and "Preference-Applied" not in response.headers
+
+    dataverse.latency = 0
+    (final,) = await jobs.run_to_end(body["jobId"])
+    assert final["status"] == "succeeded"
+    assert booking_keys(dataverse) == payload_keys(dataverse, document)
+    answer = final["result"]
+    assert answer["created"] + answer["unchanged"] == 200 and answer["updated"] == answer["removed"] == 0
+
+
+async def test_an_outage_through_every_attempt_fails_the_job_and_a_rerun_completes_it(jobs, dataverse, azurite):
+    document = generate.schedule(agents=4, segments_per_agent=10)
+    seed_users(dataverse, [generate.email(i) for i in range(4)])
+    status, body, _ = await jobs.post(document, ASYNC)
+    assert status == 202
+    dataverse.faults.fail(10_000, status=503)
+
+    (failed,) = await jobs.run_to_end(body["jobId"])
+    assert failed["status"] == "failed"
+    assert failed["error"]["status"] == 503 and failed["error"]["rerunCompletes"] is True
+    assert "again" in failed["error"]["detail"]
+    assert jobs.runner.handled[QUEUE] == 5 and jobs.runner.handled[POISON_QUEUE] == 1  # maxDequeueCount, then poison
+
+    dataverse.faults.clear()
+    status, body, _ = await jobs.post(document, ASYNC)
+    (done,) = await jobs.run_to_end(body["jobId"])
+    assert done["status"] == "succeeded" and done["result"]["created"] == 40
+    assert booking_keys(dataverse) == payload_keys(dataverse, document)
+
+
+async def test_two_overlapping_jobs_never_write_one_agent_at_the_same_time(jobs, dataverse):
+    first = generate.schedule(agents=40, segments_per_agent=100)  # 2 chunks of 20 agents
+    second = generate.schedule(agents=40, segments_per_agent=100)
+    generate.move(second, every=10)
+    seed_users(dataverse, [generate.email(i) for i in range(40)])
+    ids = []
+    for document in (first, second):
+        status, body, _ = await jobs.post(document, ASYNC)
+        assert status == 202
+        ids.append(body["jobId"])
+
+    results = await jobs.run_to_end(*ids, seconds=120)
+    assert [r["status"] for r in results] == ["succeeded", "succeeded"]
+
+    from integration.schedules.jobs import step_records
+
+    dependencies = jobs.root.dependencies()
+    held: dict[str, list[tuple[datetime, datetime, str]]] = {}
+    for job_id in ids:
+        for record in await step_records(dependencies, job_id):
+            for lock in record["locks"]:
+                held.setdefault(lock, []).append((datetime.fromisoformat(record["writesFrom"]),
+                                                   datetime.fromisoformat(record["writesTo"]), job_id))
+    assert len(held) == 40 and all(len(intervals) == 2 for intervals in held.values())
+    for intervals in held.values():
+        (start_a, end_a, job_a), (start_b, end_b, job_b) = sorted(intervals)
+        assert job_a != job_b and end_a <= start_b  # one job's writes of this agent ended before the other's began
+    steps_run = [len(await step_records(dependencies, j)) for j in ids]
+    assert jobs.runner.handled[QUEUE] > sum(steps_run)  # the race happened: a step found its agents leased, came back
+    # each agent ends up with exactly one of the two schedules, whole: the one of the job that wrote it last
+    keys = booking_keys(dataverse)
+    first_keys, second_keys = set(payload_keys(dataverse, first)), set(payload_keys(dataverse, second))
+    assert len(keys) == len(set(keys))
+    for resource in {k[0] for k in first_keys}:
+        have = {k for k in keys if k[0] == resource}
+        assert have in ({k for k in first_keys if k[0] == resource}, {k for k in second_keys if k[0] == resource})
+
+
+async def test_a_lost_next_message_is_sent_again_by_the_redelivered_one(jobs, dataverse, azurite):
+    """A crash between the checkpoint and the next message: the old message comes back and re-sends it."""
+    from azure.data.tables import TableClient, UpdateMode
+    from azure.storage.queue import QueueClient
+
+    document = generate.schedule(agents=3, segments_per_agent=4)
+    seed_users(dataverse, [generate.email(i) for i in range(3)])
+    _, body, _ = await jobs.post(document, ASYNC)
+    job_id = body["jobId"]
+    assert await jobs.runner.run_once(QUEUE) == 1  # step 0 done, step 1's message sent and noted
+
+    queue = QueueClient.from_connection_string(azurite.connection_string, QUEUE)
+    queue.clear_messages()  # ... as if the worker died before sending it
+    table = TableClient.from_connection_string(azurite.connection_string, TABLE)
+    table.update_entity({"PartitionKey": job_id, "RowKey": "job", "enqueuedStep": 0}, mode=UpdateMode.MERGE)
+    queue.send_message(base64.b64encode(json.dumps({"jobId": job_id, "step": 0}).encode()).decode())
+
+    (final,) = await jobs.run_to_end(job_id)
+    assert final["status"] == "succeeded" and final["result"]["created"] == 12
+    assert booking_keys(dataverse) == payload_keys(dataverse, document)
+
+
+async def test_messages_of_a_finished_job_change_nothing(jobs, dataverse, azurite):
+    from azure.storage.queue import QueueClient
+
+    document = generate.schedule(agents=2, segments_per_agent=3)
+    seed_users(dataverse, [generate.email(i) for i in range(2)])
+    _, body, _ = await jobs.post(document, ASYNC)
+    (final,) = await jobs.run_to_end(body["jobId"])
+    writes_before = dataverse.count(method="POST")
+    queue = QueueClient.from_connection_string(azurite.connection_string, QUEUE)
+    for step in (0, 1, 7):
+        queue.send_message(base64.b64encode(json.dumps({"jobId": body["jobId"], "step": step}).encode()).decode())
+    queue.send_message(base64.b64encode(b"not a step").decode())
+    while await jobs.runner.run_once(QUEUE):
+        pass
+    assert jobs.runner.failures == []
+    assert (await jobs.status(body["jobId"]))[1] == final
+    assert dataverse.count(method="POST") == writes_before
