@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO, and OData query strings can carry emails.
-    for transport in ("httpx", "httpcore"):
+    # The azure SDK's HTTP logging policy logs every storage request (URL and headers) at INFO.
+    for transport in ("httpx", "httpcore", "azure"):
         logging.getLogger(transport).setLevel(logging.WARNING)
     app_dir = args.app_dir.resolve()
     try:

@@ -23,8 +23,8 @@ import logging
 from concurrent.futures import Executor
 from typing import Any
 
-import azure.functions as func
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.functions.queue import QueueMessage as TriggerMessage
 from azure.storage.queue import QueueMessage as StorageMessage
 from azure.storage.queue.aio import QueueClient
 
@@ -177,9 +177,12 @@ class QueueListener:
         except (AzureError, OSError) as exc:
             log.warning("function %s: message %s: storage call failed (%s); it reappears when its hide lapses",
                         self.function.name, message.id, type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - a devhost defect must not end the listener silently
+            log.error("function %s: message %s: %s in the devhost%s", self.function.name, message.id,
+                      type(exc).__name__, failure_frames(exc))
 
     async def _invoke(self, message: StorageMessage, body: bytes) -> bool:
-        trigger = func.QueueMessage(
+        trigger = TriggerMessage(
             id=message.id, body=body, dequeue_count=message.dequeue_count, pop_receipt=message.pop_receipt,
             insertion_time=message.inserted_on, expiration_time=message.expires_on,
             time_next_visible=message.next_visible_on,
@@ -216,6 +219,8 @@ class QueueListener:
                 continue
             receipt.value = updated.pop_receipt
             interval = self.visibility.renew_every
+            log.debug("function %s: message %s hide renewed for %d s", self.function.name, message_id,
+                      self.visibility.hide_seconds)
 
     async def _to_poison(self, message: StorageMessage, receipt: _Receipt, reason: str) -> None:
         queue, poison = self._queue, self._poison

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 
-import azure.functions as func
+from azure.functions.timer import TimerRequest
 
 from devhost.functions import TimerFunction
 from devhost.invocation import call_function, failure_frames
@@ -62,7 +62,7 @@ class TimerListener:
         started = self._clock()
         status = {"Last": (self._last or datetime.min.replace(tzinfo=UTC)).isoformat(),
                   "Next": following.isoformat() if following else None, "LastUpdated": started.isoformat()}
-        timer = func.TimerRequest(past_due=started - scheduled > PAST_DUE_AFTER, schedule_status=status,
+        timer = TimerRequest(past_due=started - scheduled > PAST_DUE_AFTER, schedule_status=status,
                                   schedule={"AdjustForDST": False})
         self._last = started
         try:
