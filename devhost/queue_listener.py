@@ -103,6 +103,9 @@ class QueueListener:
         exists = False
         said_missing = said_failing = False
         while True:
+            if len(self._in_flight) > self.options.new_batch_threshold:
+                log.debug("function %s: %d in flight > newBatchThreshold %d; no poll until fewer",
+                          self.function.name, len(self._in_flight), self.options.new_batch_threshold)
             while len(self._in_flight) > self.options.new_batch_threshold:
                 await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
             try:

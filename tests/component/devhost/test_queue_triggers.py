@@ -118,16 +118,22 @@ def test_message_encoding_none_hands_over_the_text_as_sent(tmp_path: Path, azuri
     assert seen["body"] == "aGk="
 
 
-def test_batch_size_and_new_batch_threshold_bound_the_messages_in_flight(tmp_path: Path, azurite: Any) -> None:
+def test_batch_size_and_new_batch_threshold_bound_the_messages_in_flight(
+    tmp_path: Path, azurite: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
     app = write_queue_app(tmp_path, batchSize=2, newBatchThreshold=1)
     queue = queue_client(azurite, "held")
     queue.create_queue()
     for number in range(8):
         queue.send_message(f"m{number}")
+    caplog.set_level(logging.DEBUG, logger="devhost.queues")
     with running_host(app, azurite):
         # Held messages do not finish: after the first batch, 2 in flight > threshold 1, so the
         # listener stops fetching. Released, at most batchSize 2 + threshold 1 = 3 run at once.
         wait_until(lambda: len(records(app, "held", "start")) >= 2, what="the first batch running")
+        wait_until(lambda: any("no poll until fewer" in r.getMessage() for r in caplog.records),
+                   what="the listener holding off")
+        assert len(records(app, "held", "start")) == 2
         (app / "release").touch()
         wait_until(lambda: len(records(app, "held", "end")) == 8, seconds=15, what="all eight done")
         wait_until(lambda: messages_left(queue) == 0, what="all deleted")
