@@ -47,11 +47,15 @@ class BackgroundTriggers:
     async def start(self, executor: Executor) -> None:
         for function in self.queue_functions:
             try:
-                connection = connection_string(function.connection)
+                listener = QueueListener(function, self.options, connection_string(function.connection), executor,
+                                         self.visibility)
             except ConnectionSettingError as exc:
                 log.error("function %s is in error and does not run: %s", function.name, exc)
                 continue
-            listener = QueueListener(function, self.options, connection, executor, self.visibility)
+            except ValueError as exc:  # the SDK's own check of the connection string (its text holds no value)
+                log.error("function %s is in error and does not run: connection %s: %s", function.name,
+                          function.connection or "AzureWebJobsStorage", exc)
+                continue
             log.info("  %s: queue %s (batchSize %d, newBatchThreshold %d, maxDequeueCount %d, %s, hide %d s)",
                      function.name, function.queue_name, self.options.batch_size, self.options.new_batch_threshold,
                      self.options.max_dequeue_count, self.options.message_encoding, self.visibility.hide_seconds)

@@ -76,20 +76,20 @@ class QueueListener:
         self.function = function
         self.options = options
         self.visibility = visibility
-        self._connection_string = connection_string
         self._executor = executor
         self._poison_name = poison_queue_name(function.queue_name)
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._queue: QueueClient | None = None
-        self._poison: QueueClient | None = None
+        # No I/O yet; a connection string the SDK cannot read raises ValueError here.
+        self._queue: QueueClient | None = QueueClient.from_connection_string(
+            connection_string, function.queue_name, **CLIENT_OPTIONS)
+        self._poison: QueueClient | None = (
+            QueueClient.from_connection_string(connection_string, self._poison_name, **CLIENT_OPTIONS)
+            if self._poison_name else None)
 
     async def run(self) -> None:
         """Poll until cancelled (``stop``)."""
-        queue = QueueClient.from_connection_string(self._connection_string, self.function.queue_name,
-                                                   **CLIENT_OPTIONS)
-        poison = (QueueClient.from_connection_string(self._connection_string, self._poison_name, **CLIENT_OPTIONS)
-                  if self._poison_name else None)
-        self._queue, self._poison = queue, poison
+        queue, poison = self._queue, self._poison
+        assert queue is not None
         try:
             await self._poll(queue)
         finally:
@@ -111,7 +111,7 @@ class QueueListener:
             try:
                 if not exists:
                     await queue.get_queue_properties()
-                    exists = True
+                    exists, said_missing = True, False
                 page = queue.receive_messages(messages_per_page=self.options.batch_size,
                                               max_messages=self.options.batch_size,
                                               visibility_timeout=self.visibility.hide_seconds).by_page()

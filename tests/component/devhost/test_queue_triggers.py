@@ -57,6 +57,20 @@ def test_a_message_is_delivered_to_a_sync_function_and_deleted(tmp_path: Path, a
     assert seen["thread"].startswith("devhost-sync")
 
 
+def test_a_function_with_an_unusable_connection_is_in_error_and_the_others_run(
+    tmp_path: Path, azurite: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = write_queue_app(tmp_path)
+    queue = queue_client(azurite, "work")
+    queue.create_queue()
+    queue.send_message("still served")
+    with running_host(app, azurite, settings={"JobsStorage": "Nonsense=1"}):
+        wait_until(lambda: records(app, "work"), what="the other function served")
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("function held is in error and does not run: connection JobsStorage" in e for e in errors)
+    assert not any("Nonsense" in e for e in errors)
+
+
 def test_a_failing_message_is_retried_then_poisoned_after_max_dequeue_count(tmp_path: Path, azurite: Any) -> None:
     app = write_queue_app(tmp_path, maxDequeueCount=2)
     queue = queue_client(azurite, "work")
