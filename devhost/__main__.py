@@ -1,4 +1,5 @@
-"""``python -m devhost [--port 7071] [--settings local.settings.json] [--app-dir .] [--keys FILE]``."""
+"""``python -m devhost [--port 7071] [--settings local.settings.json] [--app-dir .] [--keys FILE]
+[--queue-visibility-seconds N]``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from devhost.functions import AppLoadError
 from devhost.keys import KeysError, load_or_create_keys
 from devhost.local_settings import LocalSettingsError
+from devhost.queue_options import QueueOptionsError
 from devhost.server import serve
 
 
@@ -22,6 +24,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="local.settings.json to read (default: the one in the app folder)")
     parser.add_argument("--keys", type=Path, default=None,
                         help="function keys file (default: <app-dir>/.run/keys.json, created when missing)")
+    parser.add_argument("--queue-visibility-seconds", type=int, default=None, metavar="N",
+                        help="hide received queue messages for N seconds (1-600) instead of the host's 10 minutes, "
+                             "renewed every N/2 s; overrides DEVHOST_QUEUE_VISIBILITY_SECONDS")
     return parser.parse_args(argv)
 
 
@@ -29,13 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO, and OData query strings can carry emails.
-    for transport in ("httpx", "httpcore"):
+    # The azure SDK's HTTP logging policy logs every storage request (URL and headers) at INFO.
+    for transport in ("httpx", "httpcore", "azure"):
         logging.getLogger(transport).setLevel(logging.WARNING)
     app_dir = args.app_dir.resolve()
     try:
         keys = load_or_create_keys(args.keys or app_dir / ".run" / "keys.json")
-        return serve(app_dir, args.settings or app_dir / "local.settings.json", keys, args.port)
-    except (AppLoadError, KeysError, LocalSettingsError) as exc:
+        return serve(app_dir, args.settings or app_dir / "local.settings.json", keys, args.port,
+                     args.queue_visibility_seconds)
+    except (AppLoadError, KeysError, LocalSettingsError, QueueOptionsError) as exc:
         print(f"devhost: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly

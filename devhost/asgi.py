@@ -1,5 +1,7 @@
 """The ASGI application: route, check the key, read the body, invoke, answer, log one line.
 
+Its lifespan starts and stops the queue and timer listeners (devhost/background.py).
+
 The order follows the host: an unknown path is 404 and a known path with another method
 405 before any key is looked at; then 401 without a valid key; then 413 for a body over
 the cap, which is refused before it is read in full.
@@ -9,16 +11,16 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
 from devhost.answers import problem
+from devhost.background import BackgroundTriggers
 from devhost.cors import CorsPolicy
 from devhost.functions import HttpFunction
-from devhost.invocation import Answer, build_request, invoke
+from devhost.invocation import Answer, build_request, failure_frames, invoke
 from devhost.keys import KEY_HEADER, KEY_QUERY, HostKeys
 
 Scope = MutableMapping[str, Any]
@@ -86,12 +88,14 @@ class HostApp:
     def __init__(
         self, functions: Sequence[HttpFunction], keys: HostKeys, *, cors: CorsPolicy | None = None,
         max_body_bytes: int = MAX_BODY_BYTES, threads: int | None = None,
+        background: BackgroundTriggers | None = None,
     ):
         self.functions = list(functions)
         self.keys = keys
         self.cors = cors or CorsPolicy()
         self.max_body_bytes = max_body_bytes
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="devhost-sync")
+        self.background = background
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -124,8 +128,12 @@ class HostApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.background is not None:
+                    await self.background.start(self._executor)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.background is not None:
+                    await self.background.stop()
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -166,7 +174,6 @@ class HostApp:
         try:
             return await invoke(function, request, self._executor), label
         except Exception as exc:  # noqa: BLE001 - the host answers for whatever a function raises
-            frames = "".join(f"\n  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__))
             log.error("function %s raised %s (message withheld: it may hold personal data)%s",
-                      function.name, type(exc).__name__, frames)
+                      function.name, type(exc).__name__, failure_frames(exc))
             return problem(500, "Internal Server Error", f"Function {function.name} failed."), label

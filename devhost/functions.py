@@ -1,9 +1,10 @@
-"""Index a Functions app the way the Python worker does, keeping its HTTP functions.
+"""Index a Functions app the way the Python worker does: its HTTP, queue and timer functions.
 
 The module ``function_app.py`` of the app directory is imported, its one top-level
-``FunctionApp`` found and asked for its functions; each HTTP trigger's own metadata
-(route, methods, auth level) becomes a route of the devhost. There is no second route
-table to keep in step with the app.
+``FunctionApp`` found and asked for its functions; each trigger's own metadata becomes what
+the devhost runs: an HTTP trigger's route, methods and auth level; a queue trigger's queue
+name, connection setting and data type; a timer trigger's schedule and run-on-startup flag.
+There is no second table to keep in step with the app.
 """
 
 from __future__ import annotations
@@ -53,15 +54,64 @@ class HttpFunction:
         return self.methods is None or method in self.methods
 
 
-def route_prefix(app_dir: Path) -> str:
-    """``extensions.http.routePrefix`` from host.json; ``api`` when not set."""
+@dataclass(frozen=True)
+class QueueFunction:
+    """One queue-triggered function: the queue it listens to and the setting naming the account."""
+
+    name: str
+    queue_name: str
+    connection: str  # the app setting (or ``<name>__`` prefix) with the account; "" = AzureWebJobsStorage
+    trigger_arg: str
+    data_type: str | None
+    handler: Callable[..., Any]
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.handler)
+
+
+@dataclass(frozen=True)
+class TimerFunction:
+    """One timer-triggered function: its NCRONTAB schedule."""
+
+    name: str
+    schedule: str
+    run_on_startup: bool
+    trigger_arg: str
+    handler: Callable[..., Any]
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.handler)
+
+
+@dataclass(frozen=True)
+class AppFunctions:
+    """Everything the devhost runs for one app."""
+
+    http: list[HttpFunction]
+    queue: list[QueueFunction]
+    timer: list[TimerFunction]
+
+
+def read_host_json(app_dir: Path) -> dict[str, Any]:
+    """The app's host.json as a dict; {} when there is none."""
     host_json = app_dir / "host.json"
     if not host_json.exists():
-        return "api"
+        return {}
     try:
         document = json.loads(host_json.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:
         raise AppLoadError(f"{host_json}: not valid JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise AppLoadError(f"{host_json}: must be a JSON object")
+    return document
+
+
+def route_prefix(app_dir: Path) -> str:
+    """``extensions.http.routePrefix`` from host.json; ``api`` when not set."""
+    host_json = app_dir / "host.json"
+    document = read_host_json(app_dir)
     prefix = document.get("extensions", {}).get("http", {}).get("routePrefix", "api")
     if not isinstance(prefix, str):
         raise AppLoadError(f"{host_json}: extensions.http.routePrefix must be a string")
@@ -114,48 +164,79 @@ def _methods(trigger: Any) -> frozenset[str] | None:
     return frozenset(str(getattr(m, "value", m)).upper() for m in methods)
 
 
-def http_functions(app: FunctionRegister, prefix: str) -> list[HttpFunction]:
-    """The app's HTTP functions, most specific route first; other triggers are listed and skipped."""
+def _enum_text(value: Any) -> str | None:
+    value = getattr(value, "value", value)
+    return None if value is None else str(value)
+
+
+def _check_arg(name: str, trigger: Any, handler: Callable[..., Any]) -> None:
+    if trigger.name not in inspect.signature(handler).parameters:
+        raise AppLoadError(f"function {name}: binding {trigger.name!r} is declared in the decorators "
+                           "but is not a parameter of the Python function")
+
+
+def index_functions(app: FunctionRegister, prefix: str) -> AppFunctions:
+    """The app's HTTP (most specific route first), queue and timer functions; other triggers are
+    listed and skipped, as are functions with bindings beyond their trigger."""
     # get_functions() records names in functions_bindings and rejects them on a second call
     # (python-worker#1867); start from a clean record so a second host over the same app works.
     app.functions_bindings = None
-    found = []
+    http: list[HttpFunction] = []
+    queue: list[QueueFunction] = []
+    timer: list[TimerFunction] = []
     for function in app.get_functions():
         name = function.get_function_name()
         trigger = function.get_trigger()
-        if trigger is None or trigger.get_binding_name() != "httpTrigger":
-            log.warning("function %s: %s trigger is not served by the devhost", name,
-                        trigger.get_binding_name() if trigger else "no")
+        kind = trigger.get_binding_name() if trigger else None
+        if kind not in ("httpTrigger", "queueTrigger", "timerTrigger"):
+            log.warning("function %s: %s trigger is not served by the devhost", name, kind or "no")
             continue
         extra = [b.name for b in function.get_bindings() if b is not trigger and b.name != "$return"]
         if extra:
             log.warning("function %s: bindings %s are not provided by the devhost; not served", name, extra)
             continue
+        handler = function.get_user_function()
+        _check_arg(name, trigger, handler)
+        if kind == "queueTrigger":
+            queue.append(QueueFunction(name=name, queue_name=trigger.queue_name, connection=trigger.connection or "",
+                                       trigger_arg=trigger.name, data_type=_enum_text(trigger.data_type),
+                                       handler=handler))
+            continue
+        if kind == "timerTrigger":
+            timer.append(TimerFunction(name=name, schedule=trigger.schedule,
+                                       run_on_startup=bool(trigger.run_on_startup), trigger_arg=trigger.name,
+                                       handler=handler))
+            continue
         own_route = (trigger.route or name).strip("/")
         if own_route.lower().split("/")[0] == "admin":
             raise AppLoadError(f"function {name}: route {own_route!r} conflicts with the host's built-in /admin routes")
-        if trigger.name not in inspect.signature(function.get_user_function()).parameters:
-            raise AppLoadError(f"function {name}: binding {trigger.name!r} is declared in the decorators "
-                               "but is not a parameter of the Python function")
         route = "/".join(part for part in (prefix, own_route) if part)
-        found.append(HttpFunction(
+        http.append(HttpFunction(
             name=name,
             route=RouteTemplate.compile(route),
             methods=_methods(trigger),
             auth_level=_auth_level(trigger),
             trigger_arg=trigger.name,
-            handler=function.get_user_function(),
+            handler=handler,
         ))
-    found.sort(key=lambda f: (f.route.precedence, f.route.template))
-    return found
+    http.sort(key=lambda f: (f.route.precedence, f.route.template))
+    return AppFunctions(http, queue, timer)
 
 
-def load_http_functions(app_dir: Path) -> list[HttpFunction]:
+def http_functions(app: FunctionRegister, prefix: str) -> list[HttpFunction]:
+    """The app's HTTP functions, most specific route first."""
+    return index_functions(app, prefix).http
+
+
+def load_functions(app_dir: Path) -> AppFunctions:
     app_dir = app_dir.resolve()
     prefix = route_prefix(app_dir)
     app = find_function_app(import_app_module(app_dir))
     try:
-        return http_functions(app, prefix)
+        return index_functions(app, prefix)
     except ValueError as exc:
         raise AppLoadError(f"indexing {app_dir / SCRIPT_FILE} failed: {exc}") from exc
 
+
+def load_http_functions(app_dir: Path) -> list[HttpFunction]:
+    return load_functions(app_dir).http

@@ -1,7 +1,8 @@
-"""One invocation: an HTTP request in, the function called as the worker calls it, an answer out.
+"""One invocation: a trigger value in, the function called as the worker calls it, a result out.
 
 ``async def`` functions run on the server's event loop; plain functions run in a thread
-pool, as in the Python worker, so a blocking function does not stall the others.
+pool, as in the Python worker, so a blocking function does not stall the others. The same
+call serves HTTP requests (with an answer built from the result) and queue and timer triggers.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
@@ -111,13 +113,23 @@ def to_answer(result: object) -> Answer:
     return Answer(result.status_code, headers, body)
 
 
+def failure_frames(exc: BaseException) -> str:
+    """The stack frames of a failure (``file:line in function``), never its message."""
+    return "".join(f"\n  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__))
+
+
+async def call_function(handler: Callable[..., Any], name: str, trigger_arg: str, trigger_value: object,
+                        executor: Executor) -> Any:
+    """Call ``handler`` with its trigger (and ``context`` when it declares one); what it returns."""
+    arguments: dict[str, Any] = {trigger_arg: trigger_value}
+    if trigger_arg != "context" and _wants_context(handler):
+        arguments["context"] = InvocationContext(name)
+    if inspect.iscoroutinefunction(handler):
+        return await handler(**arguments)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, lambda: handler(**arguments))
+
+
 async def invoke(function: HttpFunction, request: func.HttpRequest, executor: Executor) -> Answer:
-    arguments: dict[str, Any] = {function.trigger_arg: request}
-    if function.trigger_arg != "context" and _wants_context(function.handler):
-        arguments["context"] = InvocationContext(function.name)
-    if function.is_async:
-        result = await function.handler(**arguments)
-    else:
-        loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(executor, lambda: function.handler(**arguments))
+    result = await call_function(function.handler, function.name, function.trigger_arg, request, executor)
     return to_answer(result)

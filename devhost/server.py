@@ -16,10 +16,20 @@ import uvicorn
 from azure.functions.decorators.function_app import FunctionRegister
 
 from devhost.asgi import MAX_BODY_BYTES, HostApp
+from devhost.background import BackgroundTriggers
 from devhost.cors import CorsPolicy
-from devhost.functions import HttpFunction, http_functions, load_http_functions, route_prefix
+from devhost.functions import (
+    AppFunctions,
+    HttpFunction,
+    QueueFunction,
+    TimerFunction,
+    index_functions,
+    load_functions,
+    route_prefix,
+)
 from devhost.keys import HostKeys
 from devhost.local_settings import apply_values, load_local_settings
+from devhost.queue_options import ListenerVisibility
 from tools.loopback_server import LOOPBACK, LoopbackServer
 
 
@@ -49,14 +59,16 @@ class DevHost:
     the environment back. ``keys`` default to fresh random ones (see ``.keys``).
     ``function_app`` serves that app object instead of importing ``function_app.py`` from
     ``app_dir`` (a test builds the app around its own composition root); ``host.json`` is
-    still read from ``app_dir``.
+    still read from ``app_dir``. Queue and timer functions run while the host runs;
+    ``queue_visibility_seconds`` shortens the listener's 10-minute hide (and its renewal) for
+    tests, as ``DEVHOST_QUEUE_VISIBILITY_SECONDS`` does.
     """
 
     def __init__(
         self, app_dir: str | Path = ".", settings: Mapping[str, str] | None = None, *,
         settings_file: str | Path | None = None, keys: HostKeys | Mapping[str, object] | None = None,
         max_body_bytes: int = MAX_BODY_BYTES, cors: CorsPolicy | None = None,
-        function_app: FunctionRegister | None = None,
+        function_app: FunctionRegister | None = None, queue_visibility_seconds: int | None = None,
     ):
         self.app_dir = Path(app_dir).resolve()
         self._function_app = function_app
@@ -70,21 +82,27 @@ class DevHost:
         self._server: LoopbackServer | None = None
         self._app: HostApp | None = None
         self.url = ""
+        self._visibility = (ListenerVisibility.shortened(queue_visibility_seconds)
+                            if queue_visibility_seconds is not None else None)
         self.functions: list[HttpFunction] = []
+        self.queue_functions: list[QueueFunction] = []
+        self.timer_functions: list[TimerFunction] = []
 
     def start(self, timeout: float = 10.0) -> DevHost:
         self._apply_environment()
         self._added_path = str(self.app_dir) not in sys.path
         try:
-            self.functions = (
-                load_http_functions(self.app_dir) if self._function_app is None
-                else http_functions(self._function_app, route_prefix(self.app_dir))
+            indexed = (
+                load_functions(self.app_dir) if self._function_app is None
+                else index_functions(self._function_app, route_prefix(self.app_dir))
             )
+            background = BackgroundTriggers.for_app(self.app_dir, indexed, self._visibility)
         except BaseException:
             self._restore()
             raise
+        self.functions, self.queue_functions, self.timer_functions = indexed.http, indexed.queue, indexed.timer
         self._app = HostApp(self.functions, self.keys, cors=self._cors, max_body_bytes=self._max_body_bytes,
-                            threads=thread_count())
+                            threads=thread_count(), background=background)
         _no_access_log()
         self._server = LoopbackServer(self._app, name="devhost", **UVICORN_OPTIONS)
         try:
@@ -131,16 +149,21 @@ class DevHost:
         self._added_path = False
 
 
-def serve(app_dir: Path, settings_path: Path, keys: HostKeys, port: int | None) -> int:
+def serve(app_dir: Path, settings_path: Path, keys: HostKeys, port: int | None,
+          queue_visibility_seconds: int | None = None) -> int:
     """Serve in the foreground until Ctrl-C; returns the exit code."""
     log = logging.getLogger("devhost")
     local = load_local_settings(settings_path)
     applied = apply_values(local.values)
     log.info("settings: %d value(s) from %s (environment variables already set win)", len(applied), settings_path)
-    functions = load_http_functions(app_dir)
+    indexed: AppFunctions = load_functions(app_dir)
+    visibility = (ListenerVisibility.shortened(queue_visibility_seconds)
+                  if queue_visibility_seconds is not None else None)
+    background = BackgroundTriggers.for_app(app_dir, indexed, visibility)
+    functions = indexed.http
     port = port if port is not None else (local.host.local_http_port or 7071)
     app = HostApp(functions, keys, cors=CorsPolicy(local.host.cors_origins, local.host.cors_credentials),
-                  threads=thread_count())
+                  threads=thread_count(), background=background)
     for function in functions:
         methods = ",".join(sorted(function.methods)) if function.methods else "all methods"
         log.info("  %s: [%s] http://%s:%d/%s (%s)", function.name, methods, LOOPBACK, port,

@@ -47,3 +47,43 @@ def test_an_app_folder_without_function_app_is_a_clear_error(tmp_path):
                             cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "function_app.py not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_runs_queue_functions_with_the_server_and_a_shortened_hide(tmp_path, azurite):
+    from azure.storage.queue import QueueClient, TextBase64EncodePolicy
+
+    from tests.component.devhost.queue_app import records, write_queue_app
+    from tests.support.polling import wait_until
+
+    app_dir = write_queue_app(tmp_path / "app")
+    queue = QueueClient.from_connection_string(azurite.connection_string, "work",
+                                               message_encode_policy=TextBase64EncodePolicy())
+    queue.create_queue()
+    queue.send_message("from the command line")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AzureWebJobsStorage": azurite.connection_string,
+           "JobsStorage": azurite.connection_string}
+    process = subprocess.Popen([sys.executable, "-m", "devhost", "--app-dir", str(app_dir), "--port", str(port),
+                                "--queue-visibility-seconds", "3"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: records(app_dir, "work"), seconds=15, what="the message delivered")
+        wait_until(lambda: queue.get_queue_properties().approximate_message_count == 0, what="deleted")
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+    assert [r["body"] for r in records(app_dir, "work")] == ["from the command line"]
+    assert "work: queue work (" in stderr and "hide 3 s" in stderr
+    assert "Application shutdown complete" in stderr
+    assert "Request URL" not in stderr  # the storage SDK's request log stays off
+
+
+def test_a_hide_outside_its_bounds_stops_the_start(tmp_path):
+    from tests.component.devhost.queue_app import write_queue_app
+
+    app_dir = write_queue_app(tmp_path / "app")
+    done = subprocess.run([sys.executable, "-m", "devhost", "--app-dir", str(app_dir),
+                           "--queue-visibility-seconds", "0"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "DEVHOST_QUEUE_VISIBILITY_SECONDS: must be a whole number of seconds in 1-600" in done.stderr
