@@ -70,8 +70,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("integration.schedules.jobs")
 
-LEASE_SECONDS = 60
-"""Each agent's lease: renewed in the background while the step runs; a crashed worker's lapses within a minute."""
+LEASE_SECONDS = 15
+"""Each agent's lease: the shortest storage allows, renewed every 5 s while the step runs, so a crashed
+worker's leases lapse within 15 s and the step's next delivery is not held up for long."""
 MAX_RETRY_AFTER = 60
 MIN_RETRY_AFTER = 2
 SEGMENTS_PER_SECOND_GUESS = 100
