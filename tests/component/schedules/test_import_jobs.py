@@ -274,3 +274,39 @@ async def test_messages_of_a_finished_job_change_nothing(jobs, dataverse, azurit
     assert jobs.runner.failures == []
     assert (await jobs.status(body["jobId"]))[1] == final
     assert dataverse.count(method="POST") == writes_before
+
+
+async def test_storage_transactions_of_a_10000_segment_job_are_bounded(app_settings, azurite, dataverse):
+    """Every request the app sends to the storage account for one job, counted on the wire (docs/storage.md)."""
+    from azure.data.tables import TableClient
+
+    from tests.support.azurite import ACCOUNT, ACCOUNT_KEY
+    from tests.support.counting_proxy import counting_relays
+
+    document = generate.schedule(agents=100, segments_per_agent=100)  # reference data + 5 chunks of 20 agents
+    seed_users(dataverse, [generate.email(i) for i in range(100)])
+    with counting_relays(azurite.blob_endpoint, azurite.queue_endpoint, azurite.table_endpoint) as relays:
+        blob, queue, table = relays
+        counted = (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+                   f"BlobEndpoint={blob.url};QueueEndpoint={queue.url};TableEndpoint={table.url};")
+        app = JobApp({**app_settings, "AzureWebJobsStorage": counted}, azurite.connection_string)
+        try:
+            status, body, _ = await app.post(document, ASYNC)
+            assert status == 202
+            submit = {"blob": blob.total, "queue": queue.total, "table": table.total}
+            rows = TableClient.from_connection_string(azurite.connection_string, TABLE)
+            await app.runner.run_until(lambda: rows.get_entity(body["jobId"], "job")["status"] == "succeeded", 60)
+            run = {"blob": blob.total - submit["blob"], "queue": queue.total - submit["queue"],
+                   "table": table.total - submit["table"]}
+            await app.status(body["jobId"])
+            total = blob.total + queue.total + table.total
+        finally:
+            await app.root.aclose()
+    print(f"\nstorage requests of a 10,000-segment job: submit {submit}, steps {run}, "
+          f"one status read of the result {total - sum(submit.values()) - sum(run.values())}; "
+          f"host: {app.runner.handled[QUEUE]} messages received and deleted")
+    assert app.runner.handled[QUEUE] == 6  # one message per step: no lease waits, no retries
+    # per step: the row read twice, a checkpoint, a note of the next message, a message, the step's blob,
+    # the payload read, and per agent a lease blob created, acquired and released (renewals: none this short)
+    assert sum(submit.values()) <= 8
+    assert sum(run.values()) <= 6 * 8 + 100 * 3 + 10
