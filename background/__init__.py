@@ -1,8 +1,13 @@
-"""The non-HTTP functions (queue and timer triggers), registered only when the app has a storage account.
+"""Non-HTTP functions (timers, queues): the entry layer for background work.
 
-Each module's ``blueprint(root)`` declares its triggers around the composition root; without
-``AzureWebJobsStorage`` none is registered, so the host never listens on a queue that cannot
-exist. Like ``http_api``, modules here import only ``azure.functions`` at load time.
+``function_app.py`` calls :func:`register` after the HTTP blueprints. Every function here needs
+the app's storage account (the host keeps timer schedules and queue messages there), so none is
+registered without ``AzureWebJobsStorage``: the host would refuse to start them. The setting is
+read when the worker indexes the app (like ``SESSION_AUTH``); whether it is valid is reported by
+every request and by ``/api/health``.
+
+Each module listed in :func:`register` has ``blueprint(root)``; a new one is added to that list
+(imported by name there, so the deploy-package test sees it as needed).
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ if TYPE_CHECKING:
 
 
 def register(app: func.FunctionApp, root: CompositionRoot) -> None:
-    """Add the storage-backed background functions to ``app`` (nothing without storage)."""
+    """Register the background functions on ``app`` when storage is configured."""
     if not root.storage_configured():
         return
-    from background import import_jobs
+    from background import (
+        housekeeping,  # hourly purge of expired webhook delivery records
+        import_jobs,  # schedule-import job steps and their poison queue
+    )
 
-    for module in (import_jobs,):
+    for module in (housekeeping, import_jobs):
         app.register_functions(module.blueprint(root))

@@ -22,11 +22,9 @@ def build_app(root: CompositionRoot) -> func.FunctionApp:
     """The Functions app: every route group's blueprint, all served with ``root``'s dependencies."""
     import azure.functions as func
 
-    import background
     from http_api import appointment_webhook, booking_sessions, health, schedule_import
 
     app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
     for routes in (health, booking_sessions, appointment_webhook, schedule_import):
         app.register_functions(routes.blueprint(root))
-    background.register(app, root)
     return app

@@ -128,11 +128,16 @@ class StorageAccount:
 
     ``timeout`` bounds each call (retries included). ``credential`` is an async token
     credential for an identity-based connection (``azure.identity.aio``); ``None`` builds the
-    default one (:func:`storage_client.identity.default_credential`).
+    default one (:func:`storage_client.identity.default_credential`). ``client_options`` go to
+    the SDK clients' constructors as they are (tests count requests with ``raw_request_hook``).
     """
 
-    def __init__(self, connection: StorageConnection, *, timeout: float = 10.0, credential: Any = None) -> None:
+    def __init__(
+        self, connection: StorageConnection, *, timeout: float = 10.0, credential: Any = None,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.connection = connection
+        self._client_options = dict(client_options or {})
         self._calls = _Calls(timeout)
         self._timeout = timeout
         self._credential = credential
@@ -147,6 +152,7 @@ class StorageAccount:
         return {
             "connection_timeout": min(CONNECT_TIMEOUT, self._timeout),
             "read_timeout": self._timeout,
+            **self._client_options,
         }
 
     def _credential_for_identity(self) -> Any:

@@ -21,10 +21,13 @@ if TYPE_CHECKING:
 
 class QueueRunner:
     def __init__(self, root: CompositionRoot, connection_string: str, *, max_dequeue_count: int = 5) -> None:
+        import background
         from http_api import build_app
 
+        app = build_app(root)
+        background.register(app, root)
         self._functions: dict[str, Any] = {}
-        for function in build_app(root).get_functions():
+        for function in app.get_functions():
             trigger = function.get_trigger()
             if trigger is not None and trigger.get_binding_name() == "queueTrigger":
                 self._functions[trigger.queue_name] = function.get_user_function()

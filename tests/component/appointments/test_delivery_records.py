@@ -181,3 +181,25 @@ async def test_when_recording_fails_after_applying_the_answer_is_503_and_a_redel
     assert appointment_row(dataverse) == applied
     assert [r["RowKey"] for r in stored_records(azurite)] == [record_key("msg_paused")[1]]
     await root.aclose()
+
+
+async def test_storage_requests_per_delivery(storage_settings: dict[str, str]) -> None:
+    """The storage transactions a delivery costs (docs/storage.md prices them): the first one of a
+    process also creates the table; then a new id is a read and an insert, a repeated id one read."""
+    requests: list[str] = []
+    root = CompositionRoot(storage_settings, storage_options={
+        "client_options": {"raw_request_hook": lambda pipeline: requests.append(pipeline.http_request.method)}})
+    handler = app_handler(root, "appointment_webhook")
+
+    async def deliver(msg_id: str, **data: Any) -> list[str]:
+        requests.clear()
+        body = json.dumps(event(**data)).encode()
+        answer = await call_handler(handler, webhook_request(body, signed_headers(body, msg_id=msg_id)))
+        assert answer.status == 200, answer.body
+        return list(requests)
+
+    assert await deliver("msg_a") == ["POST", "GET", "POST"]  # create table (once per process), lookup, record
+    assert await deliver("msg_b", type_="appointment.updated", **T2) == ["GET", "POST"]
+    assert await deliver("msg_a") == ["GET"]
+    assert await deliver("msg_other", type_="invoice.paid") == []
+    await root.aclose()
