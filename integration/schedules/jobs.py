@@ -468,3 +468,39 @@ async def step_records(dependencies: Dependencies, job_id: str) -> list[dict[str
         if raw is not None:
             found.append({"step": index, **json.loads(raw)})
     return found
+
+
+JOB_RETENTION_DAYS = 7
+"""How long a job (row, payload, step answers, result) is kept after it was submitted: as long as
+its queue messages live (the queue's default time-to-live), so no message outlives its job."""
+PURGE_LIMIT = 500
+"""Jobs deleted per purge run at most; the next run goes on."""
+
+
+async def purge_old_jobs(storage: StorageAccount, now: datetime, *, days: int = JOB_RETENTION_DAYS,
+                         limit: int = PURGE_LIMIT) -> int:
+    """Delete the jobs submitted more than ``days`` ago: blobs first, then the row (a run cut short
+    leaves the row, and the next run finds the job again). Returns how many were deleted."""
+    from datetime import timedelta
+
+    from integration.schedules.job_plan import timestamp
+
+    table = storage.table(TABLE)
+    await table.ensure()
+    cutoff = timestamp(now - timedelta(days=max(1, days)))
+    old: list[tuple[str, int]] = []
+    async for entity in table.query("RowKey eq 'job' and submittedAt lt @cutoff", parameters={"cutoff": cutoff},
+                                    select=["PartitionKey", "steps"]):
+        steps = entity.get("steps")
+        job_id = str(entity.get("PartitionKey", ""))
+        if JOB_ID.fullmatch(job_id):
+            old.append((job_id, steps if isinstance(steps, int) and 0 <= steps <= 100_000 else 0))
+        if len(old) >= limit:
+            break
+    payloads = storage.container(PAYLOADS)
+    await payloads.ensure()
+    for job_id, steps in old:
+        for name in (f"{job_id}.json", f"{job_id}/result.json", *(_step_blob(job_id, i) for i in range(steps))):
+            await payloads.delete(name)
+        await table.delete(job_id, "job")
+    return len(old)

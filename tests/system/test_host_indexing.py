@@ -74,11 +74,14 @@ def test_with_storage_the_hourly_housekeeping_timer_is_indexed_and_without_it_ab
                     {"AzureWebJobsStorage__accountName": "contosofn"}):
         functions = indexed_functions(SESSION_AUTH="key", **storage)
         background = [fn for fn in functions if any(b["type"] == "timerTrigger" for b in fn["bindings"])]
-        assert [fn["name"] for fn in background] == ["purge_webhook_deliveries"]
+        assert [fn["name"] for fn in background] == ["purge_webhook_deliveries", "purge_import_jobs"]
+        [jobs_timer] = background[1]["bindings"]
+        assert jobs_timer["schedule"] == "0 47 3 * * *" and jobs_timer.get("runOnStartup") is False
         [timer] = background[0]["bindings"]
         assert timer["type"] == "timerTrigger" and timer["direction"] == "IN" and timer["name"] == "timer"
         assert timer["schedule"] == "0 17 * * * *" and timer.get("runOnStartup") is False
-        assert {fn["name"] for fn in functions} - {"purge_webhook_deliveries"} == set(EXPECTED) | QUEUE_FUNCTIONS
+        assert {fn["name"] for fn in functions} - {"purge_webhook_deliveries", "purge_import_jobs"} == (
+            set(EXPECTED) | QUEUE_FUNCTIONS)
     assert "purge_webhook_deliveries" not in {fn["name"] for fn in indexed_functions(SESSION_AUTH="key")}
 
 

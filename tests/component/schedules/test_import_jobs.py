@@ -310,3 +310,34 @@ async def test_storage_transactions_of_a_10000_segment_job_are_bounded(app_setti
     # the payload read, and per agent a lease blob created, acquired and released (renewals: none this short)
     assert sum(submit.values()) <= 8
     assert sum(run.values()) <= 6 * 8 + 100 * 3 + 10
+
+
+async def test_jobs_past_their_retention_are_purged_whole_and_recent_ones_kept(jobs, dataverse, azurite):
+    from datetime import timedelta, timezone
+
+    from azure.storage.blob import ContainerClient
+
+    from integration.schedules.jobs import JOB_RETENTION_DAYS, purge_old_jobs
+
+    seed_users(dataverse, [generate.email(i) for i in range(2)])
+    _, old, _ = await jobs.post(generate.schedule(agents=2, segments_per_agent=3), ASYNC)
+    await jobs.run_to_end(old["jobId"])
+    payloads = ContainerClient.from_connection_string(azurite.connection_string, PAYLOADS)
+    assert sorted(b.name for b in payloads.list_blobs()) == [
+        f"{old['jobId']}.json", f"{old['jobId']}/result.json", f"{old['jobId']}/step-0000.json",
+        f"{old['jobId']}/step-0001.json"]
+    storage = jobs.root.dependencies().storage
+    now = datetime.now(timezone.utc)
+    assert await purge_old_jobs(storage, now) == 0  # submitted just now: kept
+
+    later = now + timedelta(days=JOB_RETENTION_DAYS, minutes=1)
+    _, recent, _ = await jobs.post(generate.schedule(agents=1, segments_per_agent=1), ASYNC)
+    from azure.data.tables import TableClient, UpdateMode
+
+    TableClient.from_connection_string(azurite.connection_string, TABLE).update_entity(  # submitted "later"
+        {"PartitionKey": recent["jobId"], "RowKey": "job", "submittedAt": later.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        mode=UpdateMode.MERGE)
+    assert await purge_old_jobs(storage, later) == 1
+    assert (await jobs.status(old["jobId"]))[0] == 404
+    assert [b.name for b in payloads.list_blobs()] == [f"{recent['jobId']}.json"]
+    assert (await jobs.status(recent["jobId"]))[0] == 200
