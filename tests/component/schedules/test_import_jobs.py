@@ -341,3 +341,33 @@ async def test_jobs_past_their_retention_are_purged_whole_and_recent_ones_kept(j
     assert (await jobs.status(old["jobId"]))[0] == 404
     assert [b.name for b in payloads.list_blobs()] == [f"{recent['jobId']}.json"]
     assert (await jobs.status(recent["jobId"]))[0] == 200
+
+
+async def test_the_command_submits_a_job_follows_it_and_follows_it_again(jobs, dataverse, app_settings, capsys,
+                                                                         tmp_path):
+    import asyncio
+
+    from entry.schedule_import import EXIT_OK, EXIT_SETTINGS, EXIT_USAGE, main
+
+    document = generate.schedule(agents=3, segments_per_agent=5)
+    seed_users(dataverse, [generate.email(i) for i in range(3)])
+    path = tmp_path / "schedule.json"
+    path.write_text(json.dumps(document))
+
+    following = asyncio.ensure_future(asyncio.to_thread(main, [str(path), "--job"], jobs.settings))
+    await jobs.runner.run_until(following.done, 60)
+    assert following.result() == EXIT_OK
+    captured = capsys.readouterr()
+    answer = json.loads(captured.out)
+    assert answer["status"] == "succeeded" and answer["result"] == expected_fresh_answer(document, {
+        generate.email(i) for i in range(3)})
+    assert f"import job {answer['jobId']} queued" in captured.err
+    assert booking_keys(dataverse) == payload_keys(dataverse, document)
+
+    assert await asyncio.to_thread(main, ["--follow", answer["jobId"]], jobs.settings) == EXIT_OK
+    assert json.loads(capsys.readouterr().out) == answer
+
+    for argv in ([], [str(path), "--follow", answer["jobId"]], ["--job", "--follow", answer["jobId"]]):
+        assert await asyncio.to_thread(main, argv, jobs.settings) == EXIT_USAGE
+    assert await asyncio.to_thread(main, [str(path), "--job"], app_settings) == EXIT_SETTINGS  # no storage
+    assert "AzureWebJobsStorage" in json.loads(capsys.readouterr().out)["detail"]
