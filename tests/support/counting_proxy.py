@@ -85,10 +85,15 @@ def counting_relays(*targets: str) -> Iterator[list[CountingRelay]]:
     try:
         yield relays
     finally:
-        def stop() -> None:
+        async def shutdown() -> None:  # every relayed connection closed before the loop goes
             for server in servers:
                 server.close()
-            loop.stop()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-        loop.call_soon_threadsafe(stop)
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
+        loop.close()
