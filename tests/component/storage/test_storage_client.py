@@ -131,3 +131,31 @@ async def test_storage_down_is_storage_unavailable_after_a_few_quick_tries(azuri
             assert 1 <= caught.value.retry_after <= 30
     finally:
         await down.aclose()
+
+
+async def test_an_identity_connection_asks_its_credential_for_a_storage_token() -> None:
+    """Identity-based: the SDK gets a bearer token for Azure Storage from the credential before it
+    connects (nothing listens on port 1, so the call then fails as an outage)."""
+    from azure.core.credentials import AccessToken
+
+    scopes: list[tuple[str, ...]] = []
+
+    class RecordingCredential:
+        async def get_token(self, *wanted: str, **options: Any) -> AccessToken:
+            scopes.append(wanted)
+            return AccessToken("not-a-real-token", 4102444800)
+
+        async def close(self) -> None:
+            pass
+
+    connection = storage_connection({f"AzureWebJobsStorage__{s}ServiceUri": f"https://127.0.0.1:1/{s}"
+                                     for s in ("blob", "queue", "table")})
+    account = StorageAccount(connection, timeout=3, credential=RecordingCredential())
+    try:
+        with pytest.raises(StorageUnavailable):
+            await account.table("webhookdeliveries").get("p", "r")
+        with pytest.raises(StorageUnavailable):
+            await account.container("import-locks").get("b")
+    finally:
+        await account.aclose()
+    assert scopes and all(scope == ("https://storage.azure.com/.default",) for scope in scopes)
