@@ -58,6 +58,18 @@ async def test_insert_get_and_etag_guarded_update(account: StorageAccount) -> No
         await table.update({"PartitionKey": "job1", "RowKey": "job", "status": "x"}, updated.etag)
 
 
+async def test_a_table_deleted_after_ensure_is_created_again_by_the_next_write(account: StorageAccount,
+                                                                                azurite: Any) -> None:
+    from azure.data.tables import TableServiceClient
+
+    table = account.table("webhookdeliveries")
+    await table.ensure()
+    TableServiceClient.from_connection_string(azurite.connection_string).delete_table("webhookdeliveries")
+    assert await table.get("p", "r") is None
+    await table.insert({"PartitionKey": "p", "RowKey": "r"})
+    assert await table.get("p", "r") == {"PartitionKey": "p", "RowKey": "r"}
+
+
 async def test_queue_messages_are_base64_as_the_functions_host_expects(account: StorageAccount, azurite: Any) -> None:
     from azure.storage.queue import QueueClient
 
