@@ -171,3 +171,20 @@ async def test_an_identity_connection_asks_its_credential_for_a_storage_token() 
     finally:
         await account.aclose()
     assert scopes and all(scope == ("https://storage.azure.com/.default",) for scope in scopes)
+
+
+async def test_a_wrong_account_key_is_storage_refused(azurite: Any) -> None:
+    """Azurite checks the shared-key signature: a key it does not know is a 403, told apart from an outage."""
+    from storage_client import StorageRefused
+
+    wrong = azurite.connection_string.replace(azurite.connection_string.split("AccountKey=")[1].split(";")[0],
+                                              base64.b64encode(b"not the development key, 32 byte").decode())
+    account = StorageAccount(storage_connection({"AzureWebJobsStorage": wrong}))
+    try:
+        with pytest.raises(StorageRefused) as caught:
+            await account.probe()
+        assert caught.value.status == 403 and caught.value.retry_after == 30
+        with pytest.raises(StorageRefused):
+            await account.table("webhookdeliveries").get("p", "r")
+    finally:
+        await account.aclose()
