@@ -12,6 +12,7 @@ minutes of retries.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -70,8 +71,7 @@ def _storage_error(exc: BaseException, what: str) -> StorageError | None:
         return StorageUnavailable(f"storage unreachable ({what}: {type(exc).__name__})")
     if isinstance(exc, HttpResponseError):
         status = exc.status_code
-        code = getattr(exc, "error_code", None)
-        code = str(code) if code is not None else None
+        code = _error_code(exc)
         if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
             return StorageRefused(f"storage refused the app's credentials ({what}: {status} {code or ''})".rstrip(),
                                   status=status, code=code)
@@ -93,6 +93,22 @@ def _storage_error(exc: BaseException, what: str) -> StorageError | None:
     if exc.__class__.__module__.startswith("aiohttp"):
         return StorageUnavailable(f"storage unreachable ({what}: {type(exc).__name__})")
     return None
+
+
+def _error_code(exc: Any) -> str | None:
+    """Storage's error code (``TableNotFound``, ``LeaseAlreadyPresent``...): the SDK's attribute, the
+    ``x-ms-error-code`` header, or the table service's ``odata.error`` body."""
+    code = getattr(exc, "error_code", None)
+    response = getattr(exc, "response", None)
+    if code is None and response is not None:
+        code = (response.headers or {}).get("x-ms-error-code")
+        if code is None:
+            try:
+                body = response.text()
+                code = json.loads(body)["odata.error"]["code"] if len(body) < 65536 else None
+            except (ValueError, KeyError, TypeError, AttributeError):
+                code = None
+    return str(code)[:100] if code is not None else None
 
 
 def _retry_after(exc: Any) -> float | None:
@@ -269,16 +285,27 @@ class Table:
 
         return await self._run("get entity", read)
 
+    async def _write(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """A write that creates the table again if it was deleted since :meth:`ensure` (once)."""
+        try:
+            return await self._run(what, call)
+        except StorageError as error:
+            if error.code != "TableNotFound":
+                raise
+        self._account._ensured.discard(("table", self.name))
+        await self.ensure()
+        return await self._run(what, call)
+
     async def insert(self, entity: Mapping[str, Any]) -> Entity:
         """Insert; :class:`AlreadyExists` when an entity with the same keys exists."""
-        written = await self._run("insert entity", lambda: self._client.create_entity(dict(entity)))
+        written = await self._write("insert entity", lambda: self._client.create_entity(dict(entity)))
         return Entity(entity, written["etag"])
 
     async def upsert(self, entity: Mapping[str, Any]) -> Entity:
         """Insert or merge into the existing entity, unconditionally."""
         from azure.data.tables import UpdateMode
 
-        written = await self._run("upsert entity", lambda: self._client.upsert_entity(dict(entity), mode=UpdateMode.MERGE))
+        written = await self._write("upsert entity", lambda: self._client.upsert_entity(dict(entity), mode=UpdateMode.MERGE))
         return Entity(entity, written["etag"])
 
     async def update(self, entity: Mapping[str, Any], etag: str) -> Entity:

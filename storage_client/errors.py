@@ -11,7 +11,10 @@ MAX_RETRY_AFTER = 30.0
 
 
 def bounded_retry_after(seconds: float | None) -> float:
-    """A ``Retry-After`` for a storage outage: ``DEFAULT_RETRY_AFTER`` when unknown, else within [1, 30] s."""
+    """A ``Retry-After`` for a storage outage: 5 s when unknown, else what storage asked within [5, 30] s.
+
+    Under 5 s a caller's retry mostly meets the same outage; over 30 s a webhook sender may give up.
+    """
     if seconds is None:
         return DEFAULT_RETRY_AFTER
     try:
@@ -20,7 +23,7 @@ def bounded_retry_after(seconds: float | None) -> float:
         return DEFAULT_RETRY_AFTER
     if value != value:  # NaN
         return DEFAULT_RETRY_AFTER
-    return min(max(1.0, value), MAX_RETRY_AFTER)
+    return min(max(DEFAULT_RETRY_AFTER, value), MAX_RETRY_AFTER)
 
 
 class StorageError(Exception):

@@ -179,7 +179,7 @@ def services(args: argparse.Namespace, values: dict[str, str]) -> list[Service]:
                         "SESSION_API_AUDIENCE": f"{SESSION_API_URI} {SESSION_API_CLIENT_ID}"})
     blob_port, queue_port, table_port = azurite_ports(args.azurite_port)
     app_env["AzureWebJobsStorage"] = storage_connection_string(blob_port, queue_port, table_port)
-    azurite = [str(AZURITE), "--skipApiVersionCheck", "--loose", "--disableTelemetry",
+    azurite = [str(AZURITE), "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent",
                "--blobHost", LOOPBACK, "--queueHost", LOOPBACK, "--tableHost", LOOPBACK,
                "--blobPort", str(blob_port), "--queuePort", str(queue_port), "--tablePort", str(table_port),
                "--location", str(args.run_dir / "azurite")]

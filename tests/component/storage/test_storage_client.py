@@ -58,6 +58,18 @@ async def test_insert_get_and_etag_guarded_update(account: StorageAccount) -> No
         await table.update({"PartitionKey": "job1", "RowKey": "job", "status": "x"}, updated.etag)
 
 
+async def test_a_table_deleted_after_ensure_is_created_again_by_the_next_write(account: StorageAccount,
+                                                                                azurite: Any) -> None:
+    from azure.data.tables import TableServiceClient
+
+    table = account.table("webhookdeliveries")
+    await table.ensure()
+    TableServiceClient.from_connection_string(azurite.connection_string).delete_table("webhookdeliveries")
+    assert await table.get("p", "r") is None
+    await table.insert({"PartitionKey": "p", "RowKey": "r"})
+    assert await table.get("p", "r") == {"PartitionKey": "p", "RowKey": "r"}
+
+
 async def test_queue_messages_are_base64_as_the_functions_host_expects(account: StorageAccount, azurite: Any) -> None:
     from azure.storage.queue import QueueClient
 
@@ -131,3 +143,48 @@ async def test_storage_down_is_storage_unavailable_after_a_few_quick_tries(azuri
             assert 1 <= caught.value.retry_after <= 30
     finally:
         await down.aclose()
+
+
+async def test_an_identity_connection_asks_its_credential_for_a_storage_token() -> None:
+    """Identity-based: the SDK gets a bearer token for Azure Storage from the credential before it
+    connects (nothing listens on port 1, so the call then fails as an outage)."""
+    from azure.core.credentials import AccessToken
+
+    scopes: list[tuple[str, ...]] = []
+
+    class RecordingCredential:
+        async def get_token(self, *wanted: str, **options: Any) -> AccessToken:
+            scopes.append(wanted)
+            return AccessToken("not-a-real-token", 4102444800)
+
+        async def close(self) -> None:
+            pass
+
+    connection = storage_connection({f"AzureWebJobsStorage__{s}ServiceUri": f"https://127.0.0.1:1/{s}"
+                                     for s in ("blob", "queue", "table")})
+    account = StorageAccount(connection, timeout=3, credential=RecordingCredential())
+    try:
+        with pytest.raises(StorageUnavailable):
+            await account.table("webhookdeliveries").get("p", "r")
+        with pytest.raises(StorageUnavailable):
+            await account.container("import-locks").get("b")
+    finally:
+        await account.aclose()
+    assert scopes and all(scope == ("https://storage.azure.com/.default",) for scope in scopes)
+
+
+async def test_a_wrong_account_key_is_storage_refused(azurite: Any) -> None:
+    """Azurite checks the shared-key signature: a key it does not know is a 403, told apart from an outage."""
+    from storage_client import StorageRefused
+
+    wrong = azurite.connection_string.replace(azurite.connection_string.split("AccountKey=")[1].split(";")[0],
+                                              base64.b64encode(b"not the development key, 32 byte").decode())
+    account = StorageAccount(storage_connection({"AzureWebJobsStorage": wrong}))
+    try:
+        with pytest.raises(StorageRefused) as caught:
+            await account.probe()
+        assert caught.value.status == 403 and caught.value.retry_after == 30
+        with pytest.raises(StorageRefused):
+            await account.table("webhookdeliveries").get("p", "r")
+    finally:
+        await account.aclose()
