@@ -80,7 +80,7 @@ class QueueListener:
         self._poison_name = poison_queue_name(function.queue_name)
         self._in_flight: set[asyncio.Task[None]] = set()
         # No I/O yet; a connection string the SDK cannot read raises ValueError here.
-        self._queue: QueueClient | None = QueueClient.from_connection_string(
+        self._queue = QueueClient.from_connection_string(
             connection_string, function.queue_name, **CLIENT_OPTIONS)
         self._poison: QueueClient | None = (
             QueueClient.from_connection_string(connection_string, self._poison_name, **CLIENT_OPTIONS)
@@ -89,7 +89,6 @@ class QueueListener:
     async def run(self) -> None:
         """Poll until cancelled (``stop``)."""
         queue, poison = self._queue, self._poison
-        assert queue is not None
         try:
             await self._poll(queue)
         finally:
@@ -152,7 +151,6 @@ class QueueListener:
 
     async def _process(self, message: StorageMessage) -> None:
         queue = self._queue
-        assert queue is not None
         receipt = _Receipt(message.pop_receipt)
         count = message.dequeue_count or 1
         try:
@@ -204,7 +202,6 @@ class QueueListener:
         """Renew the hide every half of it; after a server error retry sooner (halved, with a floor)."""
         interval = self.visibility.renew_every
         queue = self._queue
-        assert queue is not None
         while True:
             await asyncio.sleep(interval)
             try:
@@ -227,7 +224,6 @@ class QueueListener:
 
     async def _to_poison(self, message: StorageMessage, receipt: _Receipt, reason: str) -> None:
         queue, poison = self._queue, self._poison
-        assert queue is not None
         if poison is None:
             log.error("function %s: message %s %s; queue %s has no poison queue, so it reappears when its hide "
                       "lapses", self.function.name, message.id, reason, self.function.queue_name)

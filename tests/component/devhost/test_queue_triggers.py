@@ -165,9 +165,10 @@ def test_a_message_running_past_its_hide_is_renewed_not_run_twice(
     queue.create_queue()
     sent = queue.send_message("long")
     caplog.set_level(logging.DEBUG, logger="devhost.queues")
-    with running_host(app, azurite, queue_visibility_seconds=1):
+    with running_host(app, azurite, queue_visibility_seconds=2):
         wait_until(lambda: records(app, "held", "start"), what="started")
-        # renewed every 0.5 s: three renewals span well past the 1 s hide
+        # renewed every second (half the hide, with a second of slack on a busy machine): three
+        # renewals span past the 2 s hide, after which an unrenewed message would run again
         wait_until(lambda: sum("renewed" in r.getMessage() for r in caplog.records) >= 3, what="three renewals")
         (app / "release").touch()
         wait_until(lambda: messages_left(queue) == 0, what="deleted")
