@@ -210,6 +210,13 @@ async def test_two_overlapping_jobs_never_write_one_agent_at_the_same_time(jobs,
 
     results = await jobs.run_to_end(*ids, seconds=120)
     assert [r["status"] for r in results] == ["succeeded", "succeeded"]
+    # both reference steps ran side by side, without leases: every reference row exists once
+    for entity_set, column in (("msdyn_shiftactivitytypes", "msdyn_name"), ("bookingstatuses", "name"),
+                               ("msdyn_shiftplans", "msdyn_name"), ("bookableresources", "_userid_value")):
+        values = [row[column] for row in dataverse.rows(entity_set)]
+        assert len(values) == len(set(values)), entity_set
+    created = [r["result"]["referenceData"] for r in results]
+    assert created[0]["resources"] + created[1]["resources"] == 40 and created[0]["plans"] + created[1]["plans"] == 1
 
     from integration.schedules.jobs import step_records
 
