@@ -63,7 +63,7 @@ from integration.schedules.job_plan import (
 from integration.schedules.job_storage import LOCKS, PAYLOADS, POISON_QUEUE, QUEUE, TABLE
 from integration.schedules.payload import ScheduleImport, parse_import
 from integration.schedules.reference_data import resolve
-from storage_client.errors import ChangedSinceRead, LeaseTaken, StorageUnavailable
+from storage_client.errors import ChangedSinceRead, LeaseTaken, StorageError, StorageUnavailable
 
 if TYPE_CHECKING:
     from storage_client.account import StorageAccount
@@ -196,6 +196,7 @@ def _problem(status: int, title: str, detail: str, rerun: bool) -> dict[str, Any
     return {"type": "about:blank", "title": title, "status": status, "detail": detail, "rerunCompletes": rerun}
 
 
+OUTAGE = "outage"
 OUTAGE_PROBLEM = _problem(
     503, "Import job failed",
     "A step failed on every attempt because Dataverse or the storage account was unavailable. "
@@ -256,9 +257,13 @@ async def run_step(dependencies: Dependencies, body: bytes | str, dequeue_count:
     except _Permanent as failure:
         await _fail(table, message.job_id, failure.problem)
     except (dv.Unavailable, dv.Throttled, StorageUnavailable, UpstreamUnavailable, Busy):
+        await _note_failure(table, message.job_id, OUTAGE)
         raise  # an outage: the host delivers the message again, then moves it to the poison queue
     except (dv.DataverseError, IntegrationError) as error:
         await _fail(table, message.job_id, _refusal(error))
+    except Exception as error:
+        await _note_failure(table, message.job_id, type(error).__name__)
+        raise  # unexpected: retried like an outage, but the poison queue's answer says it may not help
 
 
 async def fail_poisoned(dependencies: Dependencies, body: bytes | str) -> None:
@@ -275,7 +280,20 @@ async def fail_poisoned(dependencies: Dependencies, body: bytes | str) -> None:
         return
     if message.step < record.next_step and record.enqueued_step >= record.next_step:
         return  # a stale copy of a finished step; the job goes on with the next step's message
-    await _fail(table, message.job_id, OUTAGE_PROBLEM)
+    entity = await table.get(message.job_id, "job")
+    last = str((entity or {}).get("lastFailure") or OUTAGE)
+    await _fail(table, message.job_id, OUTAGE_PROBLEM if last == OUTAGE else _problem(
+        500, "Import job failed",
+        f"A step failed on every attempt with an unexpected error ({last[:100]}). Submitting the same import "
+        "again may not complete it; the app's logs have the details.", False))
+
+
+async def _note_failure(table: Any, job_id: str, kind: str) -> None:
+    """Best effort: what the latest failed attempt was, for the poison queue's answer (an outage, or an error type)."""
+    try:
+        await table.upsert({"PartitionKey": job_id, "RowKey": "job", "lastFailure": kind})
+    except StorageError:
+        log.warning("import job %s: the failed attempt could not be noted", job_id)
 
 
 def _refusal(error: Exception) -> dict[str, Any]:

@@ -378,3 +378,18 @@ async def test_the_command_submits_a_job_follows_it_and_follows_it_again(jobs, d
         assert await asyncio.to_thread(main, argv, jobs.settings) == EXIT_USAGE
     assert await asyncio.to_thread(main, [str(path), "--job"], app_settings) == EXIT_SETTINGS  # no storage
     assert "AzureWebJobsStorage" in json.loads(capsys.readouterr().out)["detail"]
+
+
+async def test_a_step_failing_unexpectedly_on_every_attempt_says_a_rerun_may_not_help(jobs, dataverse, azurite):
+    from azure.storage.blob import ContainerClient
+
+    seed_users(dataverse, [generate.email(0)])
+    _, body, _ = await jobs.post(generate.schedule(agents=1, segments_per_agent=2), ASYNC)
+    assert await jobs.runner.run_once(QUEUE) == 1  # step 0 done
+    payloads = ContainerClient.from_connection_string(azurite.connection_string, PAYLOADS)
+    payloads.upload_blob(f"{body['jobId']}/step-0000.json", b"{}", overwrite=True)  # its stored answer damaged
+
+    (failed,) = await jobs.run_to_end(body["jobId"])
+    assert failed["status"] == "failed" and failed["error"]["rerunCompletes"] is False
+    assert "KeyError" in failed["error"]["detail"] and failed["error"]["status"] == 500
+    assert jobs.runner.handled[POISON_QUEUE] == 1
