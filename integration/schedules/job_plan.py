@@ -123,11 +123,6 @@ def merge_summaries(summaries: Iterable[ImportSummary]) -> ImportSummary:
     return merged
 
 
-def step_only_summary(chunk: ImportSummary) -> ImportSummary:
-    """A chunk's own answer, without reference rows: those are step 0's (a chunk finds them there)."""
-    return chunk.model_copy(update={"referenceData": ReferenceCounts()})
-
-
 @dataclass(frozen=True)
 class JobRecord:
     """The job row: state, times, progress and the checkpoint."""

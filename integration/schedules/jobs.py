@@ -58,7 +58,6 @@ from integration.schedules.job_plan import (
     new_job,
     plan_for,
     schedule_part,
-    step_only_summary,
 )
 from integration.schedules.job_storage import LOCKS, PAYLOADS, POISON_QUEUE, QUEUE, TABLE
 from integration.schedules.payload import ScheduleImport, parse_import
@@ -252,7 +251,8 @@ async def run_step(dependencies: Dependencies, body: bytes | str, dequeue_count:
                 return  # another delivery finished this step while we waited
             started = _precise_now()
             summary = await import_schedule(dependencies.dataverse, schedule_part(schedule, step))
-            outcome = _StepOutcome(step_only_summary(summary), held, started, _precise_now())
+            # its referenceData is what this chunk created: nothing, unless a row appeared missing since step 0
+            outcome = _StepOutcome(summary, held, started, _precise_now())
             await _finish_step(storage, record, etag, step, outcome)
     except _Permanent as failure:
         await _fail(table, message.job_id, failure.problem)
