@@ -52,7 +52,7 @@ def booking_writes(dataverse) -> dict[str, int]:
             body = request.json() if request.body else {}
             rows += len(body.get("Targets", [])) if isinstance(body, dict) else 0
     return {"requests": requests, "rows": rows, "all writes": sum(
-        dataverse.count(method=m) for m in ("POST", "PATCH", "PUT", "DELETE"))}
+        dataverse.count(method=m) for m in ("POST", "PATCH", "PUT", "DELETE")), "reads": dataverse.count(method="GET")}
 
 
 def test_a_killed_worker_resumes_the_job_and_dataverse_holds_exactly_the_payload(tmp_path, dataverse, azurite):
@@ -117,5 +117,6 @@ def test_a_killed_worker_resumes_the_job_and_dataverse_holds_exactly_the_payload
     print(f"\nkilled with {at_kill['progress']['done']} segments checkpointed, {written_at_kill} bookings written; "
           f"booking write requests {writes['requests']}, rows sent {writes['rows']} "
           f"(redone: {redone_rows} rows beyond the {AGENTS * SEGMENTS} minimum), all write requests "
-          f"{writes['all writes']}; result created {result['created']} unchanged {result['unchanged']}")
+          f"{writes['all writes']}, read requests {writes['reads']}; "
+          f"result created {result['created']} unchanged {result['unchanged']}")
     assert 0 <= redone_rows <= 2000  # at most the rows of the one chunk in flight at the kill
