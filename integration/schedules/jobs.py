@@ -46,7 +46,13 @@ from typing import TYPE_CHECKING, Any
 from dataverse import errors as dv
 from integration.dependencies import Dependencies
 from integration.errors import Busy, IntegrationError, InvalidInput, RecordNotFound, UpstreamUnavailable
-from integration.schedules.importer import ImportSummary, ReferenceCounts, import_schedule, import_slot
+from integration.schedules.importer import (
+    ImportSummary,
+    ReferenceCounts,
+    import_from_body,
+    import_schedule,
+    import_slot,
+)
 from integration.schedules.job_plan import (
     JOB_ID,
     InvalidTransition,
@@ -101,11 +107,11 @@ class Submitted:
 
 
 def jobs_on(dependencies: Dependencies) -> bool:
-    return getattr(dependencies, "storage", None) is not None
+    return dependencies.storage is not None
 
 
 def _storage(dependencies: Dependencies) -> StorageAccount:
-    storage = getattr(dependencies, "storage", None)
+    storage = dependencies.storage
     if storage is None:
         raise JobNotFound(JOBS_OFF)
     return storage
@@ -127,7 +133,8 @@ async def submit(dependencies: Dependencies, body: bytes, schedule: ScheduleImpo
     """Validate ``body`` (400/413 as the synchronous import) and queue it as a job; see the module's notes."""
     storage = _storage(dependencies)
     if schedule is None:
-        schedule = await asyncio.to_thread(parse_import, body)
+        with import_slot():  # parsing peaks at several times the body's size: the same bound as a synchronous import
+            schedule = await asyncio.to_thread(parse_import, body)
     job_id = uuid.uuid4().hex
     record, _ = new_job(job_id, schedule, _now())
     payloads = storage.container(PAYLOADS)
@@ -164,8 +171,6 @@ async def status(dependencies: Dependencies, job_id: str) -> dict[str, Any]:
 async def import_or_hand_over(dependencies: Dependencies, body: bytes) -> ImportSummary | Submitted:
     """The synchronous import; with storage, one that reaches ``schedule_import_sync_seconds`` stops
     and goes on as a job (a re-run compares before it writes, so the job redoes reads, not writes)."""
-    from integration.schedules.importer import import_from_body
-
     if not jobs_on(dependencies):
         return await import_from_body(dependencies, body)
     with import_slot():

@@ -58,7 +58,7 @@ def booking_writes(dataverse) -> dict[str, int]:
 def test_a_killed_worker_resumes_the_job_and_dataverse_holds_exactly_the_payload(tmp_path, dataverse, azurite):
     document = generate.schedule(agents=AGENTS, segments_per_agent=SEGMENTS)
     seed_users(dataverse, [generate.email(i) for i in range(AGENTS)])
-    dataverse.latency = 0.01  # a little of a real service's pace, so the kill lands mid-job
+    dataverse.latency = 0.002  # a little of a real service's pace, so the kill lands mid-chunk
     (tmp_path / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": {}}))
     environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "BOOKING_", "AzureWebJobs"))},
