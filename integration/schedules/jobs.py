@@ -82,6 +82,8 @@ MAX_RETRY_AFTER = 60
 MIN_RETRY_AFTER = 2
 SEGMENTS_PER_SECOND_GUESS = 100
 """For ``Retry-After`` only: about what Dataverse's standard cost lets an import write."""
+BUSY_WAIT_SECONDS = 15
+"""A step that finds this process's import slots taken comes back after this long (not a failure)."""
 CHECKPOINT_ATTEMPTS = 5
 """Re-reads of the row when its ETag changed under a checkpoint: a note of a sent message is the
 only other writer while a step runs, so a handful is plenty."""
@@ -230,45 +232,51 @@ async def run_step(dependencies: Dependencies, body: bytes | str, dequeue_count:
         return
     log.info("import job %s: step %d of %d (delivery %d)", message.job_id, message.step, record.steps,
              max(1, min(dequeue_count, 1000)))
-    try:
-        if record.status == "queued":
-            record, etag = await _start(table, record, etag)
-        schedule = await _payload(storage, record)
-        steps = plan_for(schedule)
-        if len(steps) != record.steps:
-            raise _Permanent(_problem(500, "Import job failed", "The job's stored plan no longer matches its payload.",
-                                      True))
-        step = steps[message.step]
-        if step.kind == "reference":
-            refs = await resolve(dependencies.dataverse, schedule)
-            outcome = _StepOutcome(ImportSummary(referenceData=ReferenceCounts(**refs.created)))
-            await _finish_step(storage, record, etag, step, outcome)
+    with contextlib.ExitStack() as slot:
+        try:  # a step holds one of the process's import slots, as a synchronous import does (memory)
+            slot.enter_context(import_slot())
+        except Busy:
+            await storage.queue(QUEUE).send(message.text(), delay_seconds=BUSY_WAIT_SECONDS)
             return
-        async with _agent_leases(storage, schedule, step) as held:
-            if held is None:
-                await storage.queue(QUEUE).send(
-                    StepMessage(message.job_id, message.step, message.waits + 1).text(),
-                    delay_seconds=lease_wait_seconds(message.waits),
-                )
+        try:
+            if record.status == "queued":
+                record, etag = await _start(table, record, etag)
+            schedule = await _payload(storage, record)
+            steps = plan_for(schedule)
+            if len(steps) != record.steps:
+                raise _Permanent(_problem(500, "Import job failed", "The job's stored plan no longer matches its payload.",
+                                          True))
+            step = steps[message.step]
+            if step.kind == "reference":
+                refs = await resolve(dependencies.dataverse, schedule)
+                outcome = _StepOutcome(ImportSummary(referenceData=ReferenceCounts(**refs.created)))
+                await _finish_step(storage, record, etag, step, outcome)
                 return
-            record, etag = await _read(table, message.job_id)
-            if record is None or record.finished or record.next_step != step.index:
-                return  # another delivery finished this step while we waited
-            started = _precise_now()
-            summary = await import_schedule(dependencies.dataverse, schedule_part(schedule, step))
-            # its referenceData is what this chunk created: nothing, unless a row appeared missing since step 0
-            outcome = _StepOutcome(summary, held, started, _precise_now())
-            await _finish_step(storage, record, etag, step, outcome)
-    except _Permanent as failure:
-        await _fail(table, message.job_id, failure.problem)
-    except (dv.Unavailable, dv.Throttled, StorageUnavailable, UpstreamUnavailable, Busy):
-        await _note_failure(table, message.job_id, OUTAGE)
-        raise  # an outage: the host delivers the message again, then moves it to the poison queue
-    except (dv.DataverseError, IntegrationError) as error:
-        await _fail(table, message.job_id, _refusal(error))
-    except Exception as error:
-        await _note_failure(table, message.job_id, type(error).__name__)
-        raise  # unexpected: retried like an outage, but the poison queue's answer says it may not help
+            async with _agent_leases(storage, schedule, step) as held:
+                if held is None:
+                    await storage.queue(QUEUE).send(
+                        StepMessage(message.job_id, message.step, message.waits + 1).text(),
+                        delay_seconds=lease_wait_seconds(message.waits),
+                    )
+                    return
+                record, etag = await _read(table, message.job_id)
+                if record is None or record.finished or record.next_step != step.index:
+                    return  # another delivery finished this step while we waited
+                started = _precise_now()
+                summary = await import_schedule(dependencies.dataverse, schedule_part(schedule, step))
+                # its referenceData is what this chunk created: nothing, unless a row appeared missing since step 0
+                outcome = _StepOutcome(summary, held, started, _precise_now())
+                await _finish_step(storage, record, etag, step, outcome)
+        except _Permanent as failure:
+            await _fail(table, message.job_id, failure.problem)
+        except (dv.Unavailable, dv.Throttled, StorageUnavailable, UpstreamUnavailable, Busy):
+            await _note_failure(table, message.job_id, OUTAGE)
+            raise  # an outage: the host delivers the message again, then moves it to the poison queue
+        except (dv.DataverseError, IntegrationError) as error:
+            await _fail(table, message.job_id, _refusal(error))
+        except Exception as error:
+            await _note_failure(table, message.job_id, type(error).__name__)
+            raise  # unexpected: retried like an outage, but the poison queue's answer says it may not help
 
 
 async def fail_poisoned(dependencies: Dependencies, body: bytes | str) -> None:

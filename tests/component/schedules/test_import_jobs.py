@@ -393,3 +393,25 @@ async def test_a_step_failing_unexpectedly_on_every_attempt_says_a_rerun_may_not
     assert failed["status"] == "failed" and failed["error"]["rerunCompletes"] is False
     assert "KeyError" in failed["error"]["detail"] and failed["error"]["status"] == 500
     assert jobs.runner.handled[POISON_QUEUE] == 1
+
+
+async def test_a_step_finding_the_import_slots_taken_comes_back_later_without_failing(jobs, dataverse, azurite):
+    from azure.storage.queue import QueueClient
+
+    from integration.schedules.importer import MAX_CONCURRENT_IMPORTS, import_slot
+
+    seed_users(dataverse, [generate.email(0)])
+    _, body, _ = await jobs.post(generate.schedule(agents=1, segments_per_agent=2), ASYNC)
+    slots = [import_slot() for _ in range(MAX_CONCURRENT_IMPORTS)]
+    for slot in slots:
+        slot.__enter__()  # two imports running in this process
+    try:
+        assert await jobs.runner.run_once(QUEUE) == 1
+    finally:
+        for slot in slots:
+            slot.__exit__(None, None, None)
+    assert jobs.runner.failures == []
+    assert (await jobs.status(body["jobId"]))[1]["status"] == "queued"
+    queue = QueueClient.from_connection_string(azurite.connection_string, QUEUE)
+    assert queue.get_queue_properties().approximate_message_count == 1  # the same step, delayed
+    assert await jobs.runner.run_once(QUEUE) == 0  # not visible yet
