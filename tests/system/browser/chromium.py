@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,8 +54,8 @@ def require_browser() -> Path:
 
 
 @contextmanager
-def chromium_context(executable: Path, user_data_dir: Path) -> Iterator["BrowserContext"]:
-    """A headless Chromium with a fresh profile in ``user_data_dir``."""
+def chromium_context(executable: Path, user_data_dir: Path, extra_args: Sequence[str] = ()) -> Iterator["BrowserContext"]:
+    """A headless Chromium with a fresh profile in ``user_data_dir``, and ``extra_args`` after ours."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -63,7 +63,7 @@ def chromium_context(executable: Path, user_data_dir: Path) -> Iterator["Browser
             str(user_data_dir),
             executable_path=str(executable),
             headless=True,
-            args=CHROMIUM_ARGS,
+            args=[*CHROMIUM_ARGS, *extra_args],
         )
         try:
             yield context

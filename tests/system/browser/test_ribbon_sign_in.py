@@ -1,0 +1,131 @@
+"""The ribbon button in entra mode, in a real browser: MSAL.js signs the Dynamics user in.
+
+A lead form served over https (dynamics_form.py) loads the committed web resources unmodified:
+new_bookingbutton.js, which loads new_msalbrowser.js (the pinned @azure/msal-browser) on the
+first click, and new_bookingauth.html with the redirect bridge. msal-browser signs the user in
+against the Entra ID stand-in over https, the button calls the app (``SESSION_AUTH=entra``)
+with the user's token, and the app reads the record as that user from the Dataverse emulator,
+which applies record-level security. Chromium trusts exactly the two throw-away CAs (SPKI pins).
+
+- The lead's owner signed in to Dynamics first, so the button signs in silently (a hidden
+  frame, ``prompt=none`` with the login hint); the booking page opens, the test books, the
+  sandbox's signed webhook reaches the app, and the lead's timeline shows the appointment.
+- A user who may not read the lead has no session yet, so msal opens the sign-in popup; after
+  signing in the form shows the no-access message and no booking session is ever asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.booking import session_requests
+from tests.support.polling import wait_until
+from tests.system.browser.chromium import chromium_context
+from tests.system.browser.pages import BookingPage, DynamicsFormPage, TimelinePage, choose_user
+from tests.system.browser.signed_in_stack import SignedInStack, start_signed_in_stack
+
+pytestmark = pytest.mark.browser
+
+DELIVERY_TIMEOUT = 10.0
+NO_ACCESS = "You do not have access to this record, so it cannot be booked."  # docs/ribbon-button.md
+SESSION_ROUTE = "/api/booking-sessions"
+
+
+@pytest.fixture(scope="module")
+def signed_in_stack(chromium: Path) -> Iterator[SignedInStack]:
+    stack = start_signed_in_stack()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def pinned_browser(chromium: Path, signed_in_stack: SignedInStack,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    pins = ",".join(signed_in_stack.browser_pins())
+    with chromium_context(chromium, tmp_path_factory.mktemp("chromium-pinned"),
+                          [f"--ignore-certificate-errors-spki-list={pins}"]) as context:
+        context.set_default_timeout(10_000)
+        yield context
+
+
+@pytest.fixture
+def entra(signed_in_stack: SignedInStack) -> SignedInStack:
+    signed_in_stack.reset()
+    return signed_in_stack
+
+
+@pytest.fixture
+def form(pinned_browser: Any) -> Iterator[DynamicsFormPage]:
+    """A new tab with no sign-in session: cookies gone, and MSAL's sessionStorage is per tab."""
+    pinned_browser.clear_cookies()
+    page = pinned_browser.new_page()
+    try:
+        yield DynamicsFormPage(page, SESSION_ROUTE)
+    finally:
+        for opened in pinned_browser.pages:
+            opened.close()
+
+
+def spa_sign_ins(stack: SignedInStack) -> list[tuple[str, int, str | None]]:
+    """The button's requests to the stand-in: endpoint, status, and prompt or grant type."""
+    return [(r.endpoint, r.status, r.extra.get("prompt") if r.endpoint == "authorize" else r.grant_type)
+            for r in stack.identity.token_requests if r.client_id == stack.spa_client_id]
+
+
+def test_the_owner_signs_in_silently_books_and_the_timeline_shows_it(entra: SignedInStack, form: DynamicsFormPage) -> None:
+    owner = entra.add_person("owner")
+    lead_id = entra.add_lead(owner, "Ana", "Diaz")
+    entra.open_form_as(owner, "lead", lead_id)
+    timeline = TimelinePage(form.page.context.new_page(), entra.timeline_url("leads", lead_id))
+    assert timeline.entries() == []
+
+    form.sign_in_at_stand_in(entra.dynamics_sign_in_url(), owner.oid, back_to=entra.form.form_url)
+    form.click_book_appointment()
+    assert form.outcome() == "opened", form.notification()
+    booking_window = form.window(0)
+    booking_window.wait_for_load_state()
+    assert booking_window.url.startswith(f"{entra.booking.url}/book?session=")
+    # Silent: a hidden frame asked with prompt=none, then the page redeemed the code (CORS).
+    assert spa_sign_ins(entra) == [("authorize", 302, "none"), ("token", 200, "authorization_code")]
+    assert form.session_calls == ["POST"]
+
+    booking = BookingPage(booking_window)
+    assert booking.customer_name() == "Ana Diaz"  # read from Dataverse as the owner
+    booking.book(2, subject="Mortgage consultation", location="Downtown branch", notes="")
+    assert entra.booking.wait_for_deliveries(DELIVERY_TIMEOUT), "webhook still pending"
+    [delivery] = entra.booking.deliveries
+    assert (delivery["status"], delivery["answer"]["result"]) == (200, "created")
+    [entry] = wait_until(timeline.entries, DELIVERY_TIMEOUT, interval=0.1, what="the appointment on the timeline")
+    assert (entry.subject, entry.location, entry.state) == ("Mortgage consultation", "Downtown branch", "Open")
+    [appointment] = entra.dataverse.rows("appointments")
+    assert appointment["_regardingobjectid_value"] == lead_id
+    assert len(session_requests(entra.booking)) == 1
+
+
+def test_a_user_without_access_signs_in_in_a_popup_and_sees_the_no_access_message(
+    entra: SignedInStack, form: DynamicsFormPage,
+) -> None:
+    owner, outsider = entra.add_person("owner"), entra.add_person("outsider")
+    lead_id = entra.add_lead(owner, "Bo", "Li")
+    entra.open_form_as(outsider, "lead", lead_id)
+
+    form.page.goto(entra.form.form_url)
+    form.click_book_appointment()
+    choose_user(form.window(0), outsider.oid)  # no session yet: msal's sign-in popup
+    assert form.outcome() == "refused"
+    assert form.notification().startswith(NO_ACCESS)
+
+    assert spa_sign_ins(entra) == [("authorize", 302, "none"), ("authorize", 200, None),
+                                   ("authorize", 302, None), ("token", 200, "authorization_code")]
+    assert form.session_calls == ["POST"]
+    assert entra.dataverse.count(method="GET", path="leads", caller=outsider.systemuser_id) >= 1
+    assert session_requests(entra.booking) == []
+    assert entra.booking.sessions == {}
+    assert entra.dataverse.rows("appointments") == []
+    assert len(form.windows) == 1, "no booking window"
