@@ -129,3 +129,21 @@ def test_a_user_without_access_signs_in_in_a_popup_and_sees_the_no_access_messag
     assert entra.booking.sessions == {}
     assert entra.dataverse.rows("appointments") == []
     assert len(form.windows) == 1, "no booking window"
+
+
+def test_a_busy_booking_system_tells_the_user_when_to_retry_across_origins(
+    entra: SignedInStack, form: DynamicsFormPage,
+) -> None:
+    """The app's 503 carries Retry-After, which a page of another origin cannot read (CORS does not
+    expose it); the problem document's retryAfter member gets the wait to the user all the same."""
+    owner = entra.add_person("owner")
+    lead_id = entra.add_lead(owner, "Cy", "Ng")
+    entra.open_form_as(owner, "lead", lead_id)
+    entra.booking.fail_next(1, "unavailable503", retry_after="40")  # over the app's retry budget: no retry
+
+    form.sign_in_at_stand_in(entra.dynamics_sign_in_url(), owner.oid, back_to=entra.form.form_url)
+    form.click_book_appointment()
+    assert form.outcome() == "refused"
+    assert form.notification() == "The booking service is busy or unavailable. Try again in 40 seconds."
+    assert len(session_requests(entra.booking)) == 1
+    assert form.windows == []
