@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.system.browser.chromium import chromium_context, require_browser
+from tests.system.browser.chromium import chromium_context, playwright_driver, require_browser
 from tests.system.browser.pages import TimelinePage
 from tests.system.browser.stack import DemoStack, start_stack
 
@@ -51,8 +51,15 @@ def stack(demo_stack: DemoStack) -> DemoStack:
 
 
 @pytest.fixture(scope="package")
-def browser(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium_context(chromium, tmp_path_factory.mktemp("chromium-profile")) as context:
+def playwright_session(chromium: Path) -> Iterator[Any]:
+    """The one Playwright driver of this package; each browser of the package is launched from it."""
+    with playwright_driver() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="package")
+def browser(playwright_session: Any, chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with chromium_context(playwright_session, chromium, tmp_path_factory.mktemp("chromium-profile")) as context:
         context.set_default_timeout(10_000)
         yield context
 

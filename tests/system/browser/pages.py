@@ -95,16 +95,20 @@ class TimelinePage:
 class DynamicsFormPage:
     """The Dynamics form stand-in (dynamics_form.py): the user's side of the ribbon button.
 
-    Remembers the windows the form opens (the booking page, msal's sign-in popup) and the
-    calls the page makes to the app's session route.
+    Remembers the windows the form opens (the booking page, msal's sign-in popup), the calls
+    the page makes to the app's session route and the answers' raw headers (what the network
+    carried, whatever CORS lets the page's script read).
     """
 
     def __init__(self, page: Page, session_route: str) -> None:
         self.page = page
         self.windows: list[Page] = []
         self.session_calls: list[str] = []
+        self.session_answers: list[tuple[int, dict[str, str]]] = []
         page.on("popup", lambda window: self.windows.append(window))
         page.on("request", lambda r: self.session_calls.append(r.method) if r.url.endswith(session_route) else None)
+        page.on("response", lambda r: self.session_answers.append((r.status, r.headers))
+                if r.url.endswith(session_route) and r.request.method == "POST" else None)
 
     def sign_in_at_stand_in(self, sign_in_url: str, user_oid: str, back_to: str) -> None:
         """Dynamics' own sign-in: the stand-in's page lists the users; one click, back to the form."""
