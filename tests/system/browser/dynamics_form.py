@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,20 +160,20 @@ def _media_type(name: str) -> str:
     return "text/html; charset=utf-8" if name.endswith(".html") else "text/javascript; charset=utf-8"
 
 
-def spki_pins(*certificate_files: str | Path, pem_texts: Iterable[str] = ()) -> list[str]:
+def spki_pins(*certificate_files: str | Path) -> list[str]:
     """Base64 SHA-256 of each PEM certificate's public key, for Chromium's
     ``--ignore-certificate-errors-spki-list``: the browser then accepts chains holding these
-    keys (these throw-away CAs) and no others, without touching any trust store."""
+    keys (these throw-away CAs, which the servers send along with their certificates) and no
+    others, without touching any trust store."""
     import base64
     import hashlib
 
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    pems = [Path(path).read_bytes() for path in certificate_files] + [text.encode() for text in pem_texts]
     pins = []
-    for pem in pems:
-        for cert in x509.load_pem_x509_certificates(pem):
+    for path in certificate_files:
+        for cert in x509.load_pem_x509_certificates(Path(path).read_bytes()):
             spki = cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
             pins.append(base64.b64encode(hashlib.sha256(spki).digest()).decode())
     return pins

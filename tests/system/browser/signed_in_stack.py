@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import secrets
-import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -100,9 +99,8 @@ class SignedInStack:
         return f"{self.dataverse.url}/_emulator/timeline/{entity_set}/{record_id}"
 
     def browser_pins(self) -> list[str]:
-        """SPKI pins of the two throw-away CAs and the leaf certificates they issued."""
-        stand_in_leaf = ssl.get_server_certificate(("127.0.0.1", self.identity.port))
-        return spki_pins(self.identity.ca_path, self.form.tls.cert_path, pem_texts=[stand_in_leaf])
+        """SPKI pins of the two throw-away CAs (each server presents its certificate with its CA)."""
+        return spki_pins(self.identity.ca_path, self.form.tls.ca_path)
 
     def stop(self) -> None:
         for stop in (lambda: stop_host(self.app), self.form.stop, self.booking.stop, self.dataverse.stop,
