@@ -62,15 +62,15 @@ def entra(signed_in_stack: SignedInStack) -> SignedInStack:
 
 
 @pytest.fixture
-def form(pinned_browser: Any) -> Iterator[DynamicsFormPage]:
-    """A new tab with no sign-in session: cookies gone, and MSAL's sessionStorage is per tab."""
+def form(pinned_browser: Any, failure_screenshots: list[Any]) -> Iterator[DynamicsFormPage]:
+    """A new tab with no sign-in session: the last test's windows and cookies gone (MSAL's
+    sessionStorage is per tab). Its windows stay open after the test for a failure screenshot."""
+    for window in pinned_browser.pages:
+        window.close()
     pinned_browser.clear_cookies()
-    page = pinned_browser.new_page()
-    try:
-        yield DynamicsFormPage(page, SESSION_ROUTE)
-    finally:
-        for opened in pinned_browser.pages:
-            opened.close()
+    form_page = DynamicsFormPage(pinned_browser.new_page(), SESSION_ROUTE)
+    yield form_page
+    failure_screenshots.extend([form_page.page, *form_page.windows])
 
 
 def spa_sign_ins(stack: SignedInStack) -> list[tuple[str, int, str | None]]:
