@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -103,10 +103,11 @@ class DynamicsFormPage:
     def __init__(self, page: Page, session_route: str) -> None:
         self.page = page
         self.windows: list[Page] = []
-        self.session_calls: list[str] = []
+        self.session_calls: list[str] = []  # "POST Bearer": method and authorization scheme
         self.session_answers: list[tuple[int, dict[str, str]]] = []
         page.on("popup", lambda window: self.windows.append(window))
-        page.on("request", lambda r: self.session_calls.append(r.method) if r.url.endswith(session_route) else None)
+        page.on("request", lambda r: self.session_calls.append(_method_and_scheme(r))
+                if r.url.endswith(session_route) else None)
         page.on("response", lambda r: self.session_answers.append((r.status, r.headers))
                 if r.url.endswith(session_route) and r.request.method == "POST" else None)
 
@@ -140,3 +141,8 @@ class DynamicsFormPage:
 def choose_user(page: Page, user_oid: str) -> None:
     """On the identity stand-in's sign-in page: the button of that user."""
     page.locator(f"button[name=user][value='{user_oid}']").click()
+
+
+def _method_and_scheme(request: Any) -> str:
+    scheme = (request.headers.get("authorization") or "(none)").split(" ", 1)[0]
+    return f"{request.method} {scheme}"

@@ -12,6 +12,8 @@ which applies record-level security. Chromium trusts exactly the two throw-away 
   sandbox's signed webhook reaches the app, and the lead's timeline shows the appointment.
 - A user who may not read the lead has no session yet, so msal opens the sign-in popup; after
   signing in the form shows the no-access message and no booking session is ever asked for.
+- The app's 503 names the wait in Retry-After, which the form's script cannot read across
+  origins; the problem document's ``retryAfter`` still tells the user when to retry.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ pytestmark = pytest.mark.browser
 DELIVERY_TIMEOUT = 10.0
 NO_ACCESS = "You do not have access to this record, so it cannot be booked."  # docs/ribbon-button.md
 SESSION_ROUTE = "/api/booking-sessions"
+ON_BEHALF_OF = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +97,10 @@ def test_the_owner_signs_in_silently_books_and_the_timeline_shows_it(entra: Sign
     assert booking_window.url.startswith(f"{entra.booking.url}/book?session=")
     # Silent: a hidden frame asked with prompt=none, then the page redeemed the code (CORS).
     assert spa_sign_ins(entra) == [("authorize", 302, "none"), ("token", 200, "authorization_code")]
-    assert form.session_calls == ["POST"]
+    assert form.session_calls == ["POST Bearer"]
+    # The app read the lead as the owner: their token traded on-behalf-of for Dataverse.
+    assert entra.identity.count(endpoint="token", grant_type=ON_BEHALF_OF, status=200) == 1
+    assert entra.dataverse.count(method="GET", path="leads", caller=owner.systemuser_id) >= 1
 
     booking = BookingPage(booking_window)
     assert booking.customer_name() == "Ana Diaz"  # read from Dataverse as the owner
@@ -124,7 +130,7 @@ def test_a_user_without_access_signs_in_in_a_popup_and_sees_the_no_access_messag
 
     assert spa_sign_ins(entra) == [("authorize", 302, "none"), ("authorize", 200, None),
                                    ("authorize", 302, None), ("token", 200, "authorization_code")]
-    assert form.session_calls == ["POST"]
+    assert form.session_calls == ["POST Bearer"]
     assert entra.dataverse.count(method="GET", path="leads", caller=outsider.systemuser_id) >= 1
     assert session_requests(entra.booking) == []
     assert entra.booking.sessions == {}
