@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -48,13 +49,21 @@ def signed_in_stack(chromium: Path) -> Iterator[SignedInStack]:
 
 
 @pytest.fixture(scope="module")
-def pinned_browser(playwright_session: Any, chromium: Path, signed_in_stack: SignedInStack,
+def off_loopback() -> list[str]:
+    """Requests of any window or frame that left 127.0.0.1 (msal's instance discovery would)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def pinned_browser(playwright_session: Any, chromium: Path, signed_in_stack: SignedInStack, off_loopback: list[str],
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Chromium that accepts the certificates of the stand-in's and the form's CAs, and no others."""
     pins = ",".join(signed_in_stack.browser_pins())
     with chromium_context(playwright_session, chromium, tmp_path_factory.mktemp("chromium-pinned"),
                           [f"--ignore-certificate-errors-spki-list={pins}"]) as context:
         context.set_default_timeout(10_000)
+        context.on("request", lambda r: off_loopback.append(r.url)
+                   if urlsplit(r.url).scheme in ("http", "https") and urlsplit(r.url).hostname != "127.0.0.1" else None)
         yield context
 
 
@@ -65,15 +74,18 @@ def entra(signed_in_stack: SignedInStack) -> SignedInStack:
 
 
 @pytest.fixture
-def form(pinned_browser: Any, failure_screenshots: list[Any]) -> Iterator[DynamicsFormPage]:
+def form(pinned_browser: Any, failure_screenshots: list[Any], off_loopback: list[str]) -> Iterator[DynamicsFormPage]:
     """A new tab with no sign-in session: the last test's windows and cookies gone (MSAL's
-    sessionStorage is per tab). Its windows stay open after the test for a failure screenshot."""
+    sessionStorage is per tab). Its windows stay open after the test for a failure screenshot.
+    Nothing the browser asked for may have left loopback."""
     for window in pinned_browser.pages:
         window.close()
     pinned_browser.clear_cookies()
+    off_loopback.clear()
     form_page = DynamicsFormPage(pinned_browser.new_page(), SESSION_ROUTE)
     yield form_page
     failure_screenshots.extend([form_page.page, *form_page.windows])
+    assert off_loopback == [], "requests that left loopback"
 
 
 def spa_sign_ins(stack: SignedInStack) -> list[tuple[str, int, str | None]]:
