@@ -116,7 +116,10 @@ async def test_concurrency_429s_halve_the_parallelism_instead_of_repeating(emu):
     model = use(emu, replace(STANDARD, dop_hint=8, max_concurrent=2))
     await run_import(emu, document)
     refused = model.ledger.throttled[CONCURRENCY_CODE]
-    assert 1 <= refused <= model.ledger.requests // 2, (refused, model.ledger.requests)
+    # A client that kept 8 in flight would see about 3 refusals per admitted request (6 of each
+    # wave of 8); halving keeps it under one. How many exactly depends on how the answers
+    # interleave, which a busy machine changes (9 of 15 was seen), so the bound is the ratio.
+    assert 1 <= refused <= model.ledger.requests, (refused, model.ledger.requests)
     assert_exact_state(emu, document)
 
 
