@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from integration.dependencies import Dependencies
     from integration.settings import Settings
     from integration.signed_in_callers import EntraClients
+    from storage_client import StorageAccount
 
 # httpx logs every request URL at INFO; OData filters in those URLs can hold customer emails.
 for _name in ("httpx", "httpcore"):
@@ -47,6 +48,7 @@ class CompositionRoot:
     (a timeout, a retry policy, a transport): the production defaults are the clients' own,
     tests pass shorter ones instead of patching. ``entra_options`` go to the token validator
     (``verify``: an ``ssl.SSLContext`` trusting a local identity stand-in; ``unknown_kid_interval``).
+    ``storage_options`` go to :class:`~storage_client.StorageAccount` (``timeout``, ``credential``).
     """
 
     def __init__(
@@ -56,11 +58,13 @@ class CompositionRoot:
         dataverse_options: Mapping[str, Any] | None = None,
         booking_options: Mapping[str, Any] | None = None,
         entra_options: Mapping[str, Any] | None = None,
+        storage_options: Mapping[str, Any] | None = None,
     ) -> None:
         self._environ = environ
         self._dataverse_options = dict(dataverse_options or {})
         self._booking_options = dict(booking_options or {})
         self._entra_options = dict(entra_options or {})
+        self._storage_options = dict(storage_options or {})
         self._entra: dict[tuple[Any, ...], EntraClients] = {}
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]] = (
             weakref.WeakKeyDictionary()
@@ -75,6 +79,20 @@ class CompositionRoot:
         environ = os.environ if self._environ is None else self._environ
         return "entra" if environ.get("SESSION_AUTH", "").strip().lower() == "entra" else "key"
 
+    def storage_configured(self) -> bool:
+        """Is ``AzureWebJobsStorage`` (or any ``AzureWebJobsStorage__*``) set? Read when the app is indexed.
+
+        Decides whether the storage-backed background functions are registered; whether the
+        setting is valid is reported by every request and by ``/api/health``.
+        """
+        from storage_client.connection import storage_connection
+
+        environ = os.environ if self._environ is None else self._environ
+        try:
+            return storage_connection(environ) is not None
+        except ValueError:  # malformed, but set
+            return True
+
     def settings(self) -> Settings:
         """The settings as they are now; :class:`~integration.settings.SettingsError` lists every problem."""
         from integration.settings import load_settings
@@ -87,8 +105,29 @@ class CompositionRoot:
 
         settings = self.settings()
         return Dependencies(
-            settings, self._dataverse_client(settings), self._booking_client(settings), self._entra_clients(settings)
+            settings, self._dataverse_client(settings), self._booking_client(settings), self._entra_clients(settings),
+            self.storage(settings),
         )
+
+    def storage(self, settings: Settings) -> StorageAccount | None:
+        """The storage account of ``settings`` on the running event loop; ``None`` without ``AzureWebJobsStorage``."""
+        connection = settings.storage
+        if connection is None:
+            return None
+        if connection.uses_identity and connection.managed_identity_client_id is None:
+            environ = os.environ if self._environ is None else self._environ
+            client_id = environ.get("AZURE_CLIENT_ID") or None  # the app's user-assigned identity, as for Dataverse
+            if client_id:
+                import dataclasses
+
+                connection = dataclasses.replace(connection, managed_identity_client_id=client_id)
+
+        def build() -> "StorageAccount":
+            from storage_client import StorageAccount
+
+            return StorageAccount(connection, **self._storage_options)
+
+        return self._on_this_loop(("storage", connection), build)
 
     async def aclose(self) -> None:
         """Close the clients of the running loop (the command does this before it exits)."""

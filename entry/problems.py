@@ -20,6 +20,7 @@ from dataverse import errors as dataverse
 from entra_client import errors as entra
 from integration.errors import IntegrationError, InvalidInput
 from integration.settings import SettingsError
+from storage_client import errors as storage
 
 log = logging.getLogger("integration.http")
 
@@ -103,6 +104,8 @@ def _problem_for(exc: BaseException) -> Problem:
         return _booking_problem(exc)
     if isinstance(exc, entra.EntraError):
         return _entra_problem(exc)
+    if isinstance(exc, storage.StorageError):
+        return _storage_problem(exc)
     log.error("unhandled %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
     return INTERNAL_ERROR
 
@@ -127,6 +130,19 @@ def _booking_problem(exc: booking.BookingError) -> Problem:
         return Problem(503, "Booking system unavailable", "The booking system is throttling or unavailable; retry later.",
                        retry_after=exc.retry_after or 5)
     return Problem(502, "Bad answer from the booking system", str(exc))
+
+
+def _storage_problem(exc: storage.StorageError) -> Problem:
+    if isinstance(exc, storage.StorageRefused):
+        return Problem(503, "Storage unavailable",
+                       "The app's storage account refused its credentials (AzureWebJobsStorage); retry later.",
+                       retry_after=exc.retry_after)
+    if isinstance(exc, storage.StorageUnavailable):
+        return Problem(503, "Storage unavailable", "The app's storage account is unreachable or busy; retry later.",
+                       retry_after=exc.retry_after)
+    # AlreadyExists, ChangedSinceRead, LeaseTaken reaching here: a flow did not handle a race; a retry re-reads.
+    log.error("unhandled storage error %s (status %s, code %s)", type(exc).__name__, exc.status, exc.code)
+    return Problem(503, "Storage conflict", "A concurrent change got in the way; retry.", retry_after=1)
 
 
 def _bearer_challenge(error: str, description: str, **more: str) -> dict[str, str]:

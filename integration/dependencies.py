@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from booking_client import BookingClient
     from dataverse import DataverseClient
     from integration.signed_in_callers import EntraClients
+    from storage_client import StorageAccount
 
 
 @dataclass(frozen=True)
@@ -25,3 +26,5 @@ class Dependencies:
     booking: "BookingClient"
     entra: "EntraClients | None" = None
     """Token validation and on-behalf-of exchange; set when ``settings.session_auth`` is ``entra``."""
+    storage: "StorageAccount | None" = None
+    """The app's storage account; set exactly when ``settings.storage`` is (``AzureWebJobsStorage``)."""

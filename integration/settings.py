@@ -18,6 +18,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from integration.redirect_template import url_problem
+from storage_client.connection import StorageConnection, StorageSettingError, storage_connection
 
 SESSION_PLACEHOLDER = "{sessionId}"
 _LOGICAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -45,6 +46,7 @@ DEFAULT_ENTRA_AUTHORITY = "https://login.microsoftonline.com"
 DEFAULT_SESSION_API_SCOPE = "Booking.Start"
 _SCOPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 MAX_AUDIENCES = 10
+STORAGE_SETTING = "AzureWebJobsStorage"
 
 
 @dataclass(frozen=True)
@@ -91,12 +93,16 @@ class Settings:
     session_auth: Literal["key", "entra"] = "key"
     entra: EntraSettings | None = None
     """Set exactly when ``session_auth`` is ``entra``."""
+    storage: StorageConnection | None = None
+    """The app's storage account (``AzureWebJobsStorage``); ``None`` turns webhook delivery records and import jobs off."""
 
     def __repr__(self) -> str:  # never print secrets, even by accident
+        storage = None if self.storage is None else self.storage.describe()
         return (
             f"Settings(dataverse_url={self.dataverse_url!r}, dataverse_auth={self.dataverse_auth!r}, "
             f"booking_api_url={self.booking_api_url!r}, booking_source={self.booking_source!r}, "
-            f"appointment_version_column={self.appointment_version_column!r}, session_auth={self.session_auth!r})"
+            f"appointment_version_column={self.appointment_version_column!r}, session_auth={self.session_auth!r}, "
+            f"storage={storage!r})"
         )
 
 
@@ -167,6 +173,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     elif session_auth == "entra":
         entra = _entra_settings(get, required, problems)
 
+    storage = None
+    try:
+        storage = storage_connection(environ, STORAGE_SETTING)
+    except StorageSettingError as problem:  # its message names what is wrong, never a value
+        problems.append(SettingProblem(STORAGE_SETTING, str(problem)))
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -180,6 +192,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         appointment_version_column=version_column,
         session_auth=session_auth,  # type: ignore[arg-type]
         entra=entra,
+        storage=storage,
     )
 
 

@@ -2,7 +2,9 @@
 
 Starts the Entra ID stand-in (CA in .run/identity/), the Dataverse emulator checking its tokens
 (demo data kept in .run/dataverse.json), the booking sandbox (webhooks signed with the app's
-secret and sent to the devhost) and the devhost serving function_app.py with
+secret and sent to the devhost), Azurite as the app's storage account (AzureWebJobsStorage; data
+kept in .run/azurite, so delivery records and import jobs survive a restart of the stack) and
+the devhost serving function_app.py with
 local.settings.json, waits until each answers, registers the demo identities through the
 stand-in's and the emulator's HTTP controls, then prints what to open and try. The app reaches
 Dataverse with its managed identity (App Service protocol, served by the stand-in) and serves
@@ -31,6 +33,7 @@ from urllib.parse import quote
 from urllib.request import Request, urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
+AZURITE = ROOT / "tools" / "azurite" / "node_modules" / ".bin" / "azurite"
 sys.path.insert(0, str(ROOT))
 
 from devhost.keys import load_or_create_keys  # noqa: E402
@@ -56,6 +59,7 @@ class Service:
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
     ca_path: Path | None = None  # https with this CA when set
+    also_ports: tuple[int, ...] = ()  # further ports that must answer before the service is ready
 
     @property
     def url(self) -> str:
@@ -71,6 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--session-auth", choices=["entra", "key"], default="entra",
                         help="entra: the session route takes users' tokens (default); key: function keys and "
                              "redirect links, for the browser demo")
+    parser.add_argument("--azurite-port", type=int, default=10000,
+                        help="Azurite's blob port; queue and table take the next two (default 10000-10002); "
+                             "0, or a busy default, picks three free ports")
     parser.add_argument("--settings", type=Path, default=ROOT / "local.settings.json")
     parser.add_argument("--run-dir", type=Path, default=ROOT / ".run", help="emulator data and devhost keys")
     parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for each service")
@@ -88,6 +95,30 @@ def ensure_local_settings(path: Path, example: Path = ROOT / "local.settings.jso
 def port_in_use(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex((LOOPBACK, port)) == 0
+
+
+def azurite_ports(base: int) -> tuple[int, int, int]:
+    """Blob, queue and table ports: ``base`` and the next two when all are free, else three free ports."""
+    if base and not any(port_in_use(p) for p in (base, base + 1, base + 2)):
+        return base, base + 1, base + 2
+    sockets = [socket.socket() for _ in range(3)]
+    try:
+        for sock in sockets:
+            sock.bind((LOOPBACK, 0))
+        blob, queue, table = (sock.getsockname()[1] for sock in sockets)
+        return blob, queue, table
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def storage_connection_string(blob: int, queue: int, table: int) -> str:
+    """``AzureWebJobsStorage`` for Azurite on these ports (explicit endpoints; Azurite's published development key)."""
+    from storage_client.connection import DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY
+
+    endpoints = {"Blob": blob, "Queue": queue, "Table": table}
+    return (f"DefaultEndpointsProtocol=http;AccountName={DEVELOPMENT_ACCOUNT};AccountKey={DEVELOPMENT_KEY};"
+            + "".join(f"{name}Endpoint=http://{LOOPBACK}:{port}/{DEVELOPMENT_ACCOUNT};" for name, port in endpoints.items()))
 
 
 def tls_context(ca_path: Path | None) -> ssl.SSLContext | None:
@@ -146,6 +177,12 @@ def services(args: argparse.Namespace, values: dict[str, str]) -> list[Service]:
         app_env.update({"ENTRA_AUTHORITY": identity_url, "ENTRA_TENANT_ID": DEMO_TENANT,
                         "ENTRA_CLIENT_ID": SESSION_API_CLIENT_ID,
                         "SESSION_API_AUDIENCE": f"{SESSION_API_URI} {SESSION_API_CLIENT_ID}"})
+    blob_port, queue_port, table_port = azurite_ports(args.azurite_port)
+    app_env["AzureWebJobsStorage"] = storage_connection_string(blob_port, queue_port, table_port)
+    azurite = [str(AZURITE), "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent",
+               "--blobHost", LOOPBACK, "--queueHost", LOOPBACK, "--tableHost", LOOPBACK,
+               "--blobPort", str(blob_port), "--queuePort", str(queue_port), "--tablePort", str(table_port),
+               "--location", str(args.run_dir / "azurite")]
     identity = [python, "-m", "emulators.identity", "--port", str(args.identity_port), "--tenant", DEMO_TENANT,
                 "--cert-dir", str(ca_path.parent)]
     dataverse = [python, "-m", "emulators.dataverse", "--port", str(args.dataverse_port),
@@ -155,6 +192,8 @@ def services(args: argparse.Namespace, values: dict[str, str]) -> list[Service]:
         Service("Entra ID stand-in", identity, args.identity_port, "/_identity/", {}, ca_path=ca_path),
         Service("Dataverse emulator", dataverse, args.dataverse_port, "/_emulator/", {}),
         Service("booking sandbox", booking, args.booking_port, "/", {}),
+        # Azurite answers 400 to a bare GET: any answer on all three ports means it listens.
+        Service("Azurite", azurite, blob_port, "/", {"AZURITE_ACCOUNTS": ""}, also_ports=(queue_port, table_port)),
         Service("devhost", [python, "-m", "devhost", "--port", str(args.port), "--app-dir", str(ROOT),
                             "--settings", str(args.settings), "--keys", str(args.run_dir / "keys.json")],
                 args.port, "/api/health", app_env),
@@ -174,7 +213,8 @@ def wait_ready(service: Service, timeout: float) -> int:
         if service.process.poll() is not None:
             raise RuntimeError(f"{service.name} exited with status {service.process.returncode}")
         status = answers(service.url + service.probe_path, service.ca_path)
-        if status is not None:
+        others = [answers(f"http://{LOOPBACK}:{port}/") for port in service.also_ports] if status is not None else []
+        if status is not None and None not in others:
             return status
         time.sleep(0.1)
     raise RuntimeError(f"{service.name} did not answer on {service.url} within {timeout:.0f}s")
@@ -262,7 +302,7 @@ def token_command(identity: Service, app: Service, user: str, lead_id: str) -> s
 
 
 def hints(stack: list[Service], key: str, ids: dict[str, str]) -> str:
-    identity, dataverse, booking, app = stack
+    identity, dataverse, booking, azurite, app = stack
     lines = [
         "",
         "The stack is up (Ctrl-C stops all of it):",
@@ -270,6 +310,8 @@ def hints(stack: list[Service], key: str, ids: dict[str, str]) -> str:
         f"  Entra ID stand-in {identity.url}/_identity/   (CA certificate: {identity.ca_path})",
         f"  booking sandbox   {booking.url}/",
         f"  Dataverse data    {dataverse.url}/_emulator/",
+        f"  storage (Azurite) AzureWebJobsStorage={app.env['AzureWebJobsStorage']}",
+        f"                    (data in {azurite.argv[azurite.argv.index('--location') + 1]})",
         f"  function key      {key}   (from the devhost keys file; send as x-functions-key or ?code=)",
         "",
     ]
@@ -320,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     values = load_local_settings(args.settings).values
     key = load_or_create_keys(args.run_dir / "keys.json").default_key
     stack = services(args, values)
+    if not AZURITE.exists():
+        print(f"Azurite is not installed ({AZURITE.relative_to(ROOT)} missing): run `make azurite`", file=sys.stderr)
+        return 1
     busy = [f"{s.name} port {s.port}" for s in stack if port_in_use(s.port)]
     if busy:
         print(f"already in use: {', '.join(busy)} (another `make run`?); nothing started", file=sys.stderr)

@@ -2,12 +2,21 @@
 
 The order is the security boundary: size, then signature on the raw bytes, then parsing;
 Dataverse is not touched before the signature holds.
+
+With the app's storage account (``dependencies.storage``), delivery records come next
+(:mod:`integration.appointments.delivery_records`): a ``webhook-id`` applied before is answered
+``unchanged`` from its record without touching Dataverse; a new one is applied, then recorded.
+A storage outage answers 503 + Retry-After: before anything is written to Dataverse when the
+lookup fails; after applying when the record cannot be written, and then the sender's
+redelivery applies the event again (the sync is idempotent: ``unchanged``) and records it.
+Ignored event types are not recorded: they change nothing, so a replay of one is harmless.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from integration.appointments.events import parse_event
@@ -27,6 +36,17 @@ async def handle_delivery(dependencies: Dependencies, body: bytes, headers: Mapp
         return {"result": "ignored"}
     from integration.appointments.sync import sync_appointment
 
+    records = None
+    if dependencies.storage is not None:
+        from integration.appointments.delivery_records import DeliveryRecords
+
+        records = DeliveryRecords(dependencies.storage)
+        known = await records.find(delivery_id, datetime.now(timezone.utc))
+        if known is not None:
+            log.info("webhook %s applied before (%s appointment %s): unchanged", delivery_id, known.result,
+                     known.appointment)
+            return known.as_answer()
+
     outcome = await sync_appointment(
         dependencies.dataverse,
         event.data,
@@ -35,4 +55,6 @@ async def handle_delivery(dependencies: Dependencies, body: bytes, headers: Mapp
         creation=event.type == "appointment.created",
     )
     log.info("webhook %s: %s appointment %s", delivery_id, outcome.result, outcome.appointment)
+    if records is not None:
+        await records.add(delivery_id, outcome, datetime.now(timezone.utc))
     return outcome.as_answer()

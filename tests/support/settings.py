@@ -15,7 +15,7 @@ VERSION_COLUMN = "new_bookingversion"
 REDIRECT_TEMPLATE = "https://book.example.com/start?session={sessionId}"
 UNUSED_BOOKING_API = "http://127.0.0.1:9/unused"  # the discard port: nothing listens
 # Every setting the app reads starts with one of these; a test's settings replace all of them.
-SETTING_PREFIXES = ("DATAVERSE_", "BOOKING_", "APPOINTMENT_", "AZURE_")
+SETTING_PREFIXES = ("DATAVERSE_", "BOOKING_", "APPOINTMENT_", "AZURE_", "AzureWebJobsStorage")
 SAMPLE_SCHEDULE = ROOT / "samples" / "schedules" / "week-47.json"
 # The required settings only, for a real environment (the optional ones take their defaults).
 VALID = {

@@ -44,20 +44,40 @@ def http_trigger(fn: dict) -> dict:
     return trigger
 
 
-def indexed_routes(**environ: str) -> dict[str, tuple]:
-    done = index(ROOT, **environ)
+def indexed_functions(**environ: str) -> list[dict]:
+    """The app as the worker indexes it, with ``environ`` over the test's environment (storage unset unless given)."""
+    base = {name: "" for name in os.environ if name.startswith("AzureWebJobsStorage")}
+    done = index(ROOT, **{**base, **environ})
     assert done.returncode == 0, done.stderr[-2000:]
     functions = json.loads(done.stdout)
     assert all(fn["script_file"] == "function_app.py" for fn in functions)
     assert violations(functions) == []
+    return functions
+
+
+def indexed_routes(**environ: str) -> dict[str, tuple]:
     return {
         fn["name"]: (http_trigger(fn)["route"], http_trigger(fn)["methods"], http_trigger(fn)["authLevel"])
-        for fn in functions
+        for fn in indexed_functions(**environ)
     }
 
 
 def test_worker_indexes_every_route_of_the_contract():
     assert indexed_routes(SESSION_AUTH="key") == EXPECTED
+
+
+def test_with_storage_the_hourly_housekeeping_timer_is_indexed_and_without_it_absent():
+    """Timers need the host's storage account, so they exist only with AzureWebJobsStorage."""
+    for storage in ({"AzureWebJobsStorage": "UseDevelopmentStorage=true"},
+                    {"AzureWebJobsStorage__accountName": "contosofn"}):
+        functions = indexed_functions(SESSION_AUTH="key", **storage)
+        background = [fn for fn in functions if not any(b["type"] == "httpTrigger" for b in fn["bindings"])]
+        assert [fn["name"] for fn in background] == ["purge_webhook_deliveries"]
+        [timer] = background[0]["bindings"]
+        assert timer["type"] == "timerTrigger" and timer["direction"] == "IN" and timer["name"] == "timer"
+        assert timer["schedule"] == "0 17 * * * *" and timer.get("runOnStartup") is False
+        assert {fn["name"] for fn in functions} - {"purge_webhook_deliveries"} == set(EXPECTED)
+    assert "purge_webhook_deliveries" not in {fn["name"] for fn in indexed_functions(SESSION_AUTH="key")}
 
 
 def test_with_entra_sessions_the_session_route_is_anonymous_and_the_redirect_route_is_gone():

@@ -106,3 +106,33 @@ async def test_client_options_reach_the_clients_and_aclose_closes_this_loops_cli
 
     await root.aclose()
     assert root.dependencies().dataverse is not client, "a closed client is never handed out again"
+
+
+async def test_storage_is_none_without_the_setting_and_one_account_per_loop_with_it():
+    without = CompositionRoot(dict(LOCAL))
+    assert without.dependencies().storage is None and not without.storage_configured()
+
+    environ = {**LOCAL, "AzureWebJobsStorage": "UseDevelopmentStorage=true"}
+    root = CompositionRoot(environ, storage_options={"timeout": 1.5})
+    account = root.dependencies().storage
+    assert account is not None and root.dependencies().storage is account
+    assert account.connection.table_url == "http://127.0.0.1:10002/devstoreaccount1"
+    assert root.storage_configured()
+
+    await root.aclose()
+    assert root.dependencies().storage is not account, "a closed account is never handed out again"
+    await root.aclose()
+
+
+def test_identity_storage_takes_the_apps_user_assigned_identity_and_needs_no_sdk_until_used():
+    environ = {**LOCAL, "AzureWebJobsStorage__accountName": "contosofn", "AZURE_CLIENT_ID": "1f0e7a3c-4b5d-4e6f-8a9b-0c1d2e3f4a5b"}
+    root = CompositionRoot(environ)
+
+    async def account():  # azure.identity is blocked here: building the account must not need it
+        return root.dependencies().storage
+
+    built = asyncio.run(account())
+    assert built.connection.uses_identity
+    assert built.connection.managed_identity_client_id == "1f0e7a3c-4b5d-4e6f-8a9b-0c1d2e3f4a5b"
+    assert CompositionRoot({**LOCAL, "AzureWebJobsStorage__accountName": "Bad Name"}).storage_configured(), \
+        "a malformed setting is still 'set': the functions that need it register and report it"

@@ -21,7 +21,10 @@ def test_ok_when_settings_are_valid():
     resp = call(DATAVERSE_URL="https://contoso.crm.dynamics.com", BOOKING_API_URL="https://api.example.com",
                 BOOKING_REDIRECT_URL="https://book.example.com/s/{sessionId}", BOOKING_WEBHOOK_SECRET=SECRET)
     assert resp.status_code == 200
-    assert json.loads(resp.get_body()) == {"status": "ok"}
+    assert json.loads(resp.get_body()) == {
+        "status": "ok", "features": {"webhookDeliveryRecords": False, "importJobs": False},
+        "storage": {"configured": False},
+    }
 
 
 def test_503_names_the_settings_and_reveals_no_secret():
@@ -34,3 +37,27 @@ def test_503_names_the_settings_and_reveals_no_secret():
     assert set(body["settings"]) == {"DATAVERSE_AUTH", "BOOKING_API_URL", "BOOKING_REDIRECT_URL", "BOOKING_WEBHOOK_SECRET"}
     text = resp.get_body().decode()
     assert "super-secret-api-key" not in text and SECRET not in text
+
+
+VALID = dict(DATAVERSE_URL="https://contoso.crm.dynamics.com", BOOKING_API_URL="https://api.example.com",
+             BOOKING_REDIRECT_URL="https://book.example.com/s/{sessionId}", BOOKING_WEBHOOK_SECRET=SECRET)
+
+
+def test_a_malformed_storage_setting_is_503_naming_it_without_the_key():
+    key = "c2VjcmV0LWtleS1vZi10aGUtYWNjb3VudA=="
+    resp = call(**VALID, AzureWebJobsStorage=f"AccountName=Contoso;AccountKey={key}")
+    assert resp.status_code == 503
+    body = json.loads(resp.get_body())
+    assert body["settings"] == ["AzureWebJobsStorage"] and "AzureWebJobsStorage" in body["detail"]
+    assert key not in resp.get_body().decode()
+
+
+def test_storage_on_but_unreachable_is_still_200_and_says_so():
+    """Nothing listens on the discard port: an App Service health check must not pull instances for that."""
+    closed = ";".join(f"{s}Endpoint=http://127.0.0.1:9/devstoreaccount1" for s in ("Blob", "Queue", "Table"))
+    resp = call(**VALID, AzureWebJobsStorage=f"AccountName=devstoreaccount1;AccountKey={SECRET[6:]};{closed}")
+    assert resp.status_code == 200
+    assert json.loads(resp.get_body()) == {
+        "status": "ok", "features": {"webhookDeliveryRecords": True, "importJobs": True},
+        "storage": {"configured": True, "reachable": False},
+    }

@@ -13,19 +13,21 @@ import pytest
 
 from tests.support import ROOT
 
-PRODUCT = ("function_app.py", "http_api", "entry", "integration", "dataverse", "booking_client", "entra_client",
-           "http_retry", "deferred_exports.py")
+PRODUCT = ("function_app.py", "http_api", "entry", "background", "integration", "dataverse", "booking_client",
+           "entra_client", "http_retry", "storage_client", "deferred_exports.py")
 DEV_ONLY = {"emulators", "devhost", "tools", "benchmarks", "tests", "samples"}
 # What each layer may import from this repository (anything else is upward or sideways).
 ALLOWED = {
-    "integration": {"integration", "dataverse", "booking_client", "entra_client", "http_retry", "deferred_exports"},
+    "integration": {"integration", "dataverse", "booking_client", "entra_client", "http_retry", "storage_client",
+                    "deferred_exports"},
     "dataverse": {"dataverse", "http_retry", "deferred_exports"},
     "booking_client": {"booking_client", "http_retry", "deferred_exports"},
     "entra_client": {"entra_client"},
     "http_retry": {"http_retry"},
+    "storage_client": {"storage_client", "deferred_exports"},
     "deferred_exports": set(),
 }
-OWN_PACKAGES = {"function_app", "http_api", "entry", *ALLOWED, *DEV_ONLY}
+OWN_PACKAGES = {"function_app", "http_api", "entry", "background", *ALLOWED, *DEV_ONLY}
 
 
 def product_files() -> Iterator[Path]:
@@ -74,7 +76,8 @@ def test_no_module_is_found_through_sys_modules_and_flows_never_read_the_environ
     assert found == []
 
 
-@pytest.mark.parametrize("module", ["dataverse.errors", "booking_client.errors", "entra_client.errors", "entry.problems",
+@pytest.mark.parametrize("module", ["dataverse.errors", "booking_client.errors", "entra_client.errors",
+                                    "storage_client.errors", "storage_client.connection", "entry.problems",
                                     "function_app"])
 def test_error_types_and_the_app_import_without_httpx_or_pydantic(module: str) -> None:
     code = f"import sys; import {module}; print(sorted({{'httpx', 'pydantic'}} & set(sys.modules)))"
@@ -91,5 +94,17 @@ def test_the_app_in_entra_mode_imports_no_jose_msal_or_crypto_when_indexed() -> 
     code = f"import sys; import function_app; print(sorted({heavy} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "SESSION_AUTH": "entra"}, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_app_with_storage_imports_no_storage_sdk_or_aiohttp_when_indexed() -> None:
+    """The storage SDKs and aiohttp load on the first call that uses storage, not at cold start."""
+    import os
+
+    heavy = "{'aiohttp', 'azure.storage.blob', 'azure.storage.queue', 'azure.data.tables', 'azure.identity'}"
+    code = f"import sys; import function_app; print(sorted({heavy} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "AzureWebJobsStorage": "UseDevelopmentStorage=true"}, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -119,3 +119,17 @@ def test_the_error_handler_never_raises_even_when_an_error_cannot_be_described(c
     resp = answer(Unprintable("x"))
     assert resp.status_code == 500 and body(resp)["title"] == "Internal error"
     assert "secret detail" not in caplog.text
+
+
+def test_storage_outages_are_503_with_a_bounded_retry_after():
+    from storage_client.errors import LeaseTaken, StorageRefused, StorageUnavailable
+
+    resp = answer(StorageUnavailable("storage unreachable (get entity x: ServiceRequestError)"))
+    assert (resp.status_code, resp.headers["Retry-After"]) == (503, "5")
+    assert body(resp)["title"] == "Storage unavailable"
+    resp = answer(StorageUnavailable("busy", status=503, retry_after=3600))
+    assert resp.headers["Retry-After"] == "30"
+    resp = answer(StorageRefused("storage refused the app's credentials", status=403))
+    assert resp.status_code == 503 and "AzureWebJobsStorage" in body(resp)["detail"]
+    resp = answer(LeaseTaken("held"))
+    assert resp.status_code == 503 and "Retry-After" in resp.headers

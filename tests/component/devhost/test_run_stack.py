@@ -32,9 +32,9 @@ def test_local_settings_are_created_from_the_example_once(tmp_path):
 
 def test_the_app_points_at_the_stack_and_reaches_dataverse_with_its_managed_identity(tmp_path):
     args = run_stack.parse_args(["--port", "7100", "--dataverse-port", "7101", "--booking-port", "7102",
-                                 "--identity-port", "7103", "--run-dir", str(tmp_path)])
-    identity, dataverse, booking, app = run_stack.services(args, {"BOOKING_WEBHOOK_SECRET": "whsec_abc",
-                                                                  "BOOKING_API_KEY": "k"})
+                                 "--identity-port", "7103", "--azurite-port", "0", "--run-dir", str(tmp_path)])
+    identity, dataverse, booking, azurite, app = run_stack.services(args, {"BOOKING_WEBHOOK_SECRET": "whsec_abc",
+                                                                           "BOOKING_API_KEY": "k"})
     assert booking.argv[booking.argv.index("--webhook-secret") + 1] == "whsec_abc"
     assert booking.argv[booking.argv.index("--webhook-url") + 1] == "http://127.0.0.1:7100/api/webhooks/appointments"
     assert app.env["DATAVERSE_URL"] == "http://127.0.0.1:7101" and app.env["DATAVERSE_AUTH"] == "azure"
@@ -43,6 +43,11 @@ def test_the_app_points_at_the_stack_and_reaches_dataverse_with_its_managed_iden
     assert app.env["BOOKING_API_URL"] == "http://127.0.0.1:7102/api"
     assert app.env["SESSION_AUTH"] == "entra" and app.env["ENTRA_AUTHORITY"] == identity.url
     assert "--seed-demo" in dataverse.argv
+    assert azurite.argv[azurite.argv.index("--location") + 1] == str(tmp_path / "azurite")
+    assert "--skipApiVersionCheck" in azurite.argv and "--inMemoryPersistence" not in azurite.argv
+    blob, queue, table = (azurite.argv[azurite.argv.index(f"--{s}Port") + 1] for s in ("blob", "queue", "table"))
+    assert f"QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;" in app.env["AzureWebJobsStorage"]
+    assert str(azurite.port) == blob and azurite.also_ports == (int(queue), int(table))
     assert dataverse.argv[dataverse.argv.index("--auth") + 1] == "entra"
     assert dataverse.argv[dataverse.argv.index("--authority-ca") + 1] == str(identity.ca_path)
     keyed = run_stack.services(run_stack.parse_args(["--session-auth", "key", "--run-dir", str(tmp_path)]), {})[-1]
@@ -62,7 +67,7 @@ def read_until(process: subprocess.Popen, marker: str) -> str:
 
 def start_stack(tmp_path, *options: str) -> tuple[subprocess.Popen, dict[str, int]]:
     ports = {"--port": free_port(), "--dataverse-port": free_port(), "--booking-port": free_port(),
-             "--identity-port": free_port()}
+             "--identity-port": free_port(), "--azurite-port": free_port()}
     argv = [sys.executable, str(ROOT / "tools" / "run_stack.py"), "--settings", str(tmp_path / "local.settings.json"),
             "--run-dir", str(tmp_path / "run"), *[str(x) for pair in ports.items() for x in pair], *options]
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -95,7 +100,9 @@ def test_the_stack_serves_entra_users_and_reaches_dataverse_as_its_managed_ident
     ca_path = tmp_path / "run" / "identity" / "ca.pem"
     try:
         printed = read_until(process, "Import a WEM schedule")
-        assert loopback.get(f"{app}/api/health").status_code == 200, printed
+        health = loopback.get(f"{app}/api/health")
+        assert health.status_code == 200, printed
+        assert health.json()["storage"] == {"configured": True, "reachable": True, "credentialsAccepted": True}
         [command] = [line.strip() for line in printed.splitlines() if line.strip().startswith("TOKEN=")]
         owner_lead = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
         outsider_lead = subprocess.run(["bash", "-c", command.replace("owner@", "outsider@")],

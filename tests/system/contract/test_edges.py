@@ -99,7 +99,7 @@ def test_health_reports_settings_not_dataverse_reachability(app, dataverse) -> N
     dataverse.faults.fail(10, status=503, retry_after=0)
     answer = loopback.get(app.url + "/api/health")
     dataverse.faults.clear()
-    assert answer.status_code == 200 and answer.json() == {"status": "ok"}
+    assert answer.status_code == 200 and answer.json()["status"] == "ok"
 
 
 WEIRD = [

@@ -1,0 +1,519 @@
+"""Async wrappers over the Azure Storage SDK's ``.aio`` clients: tables, queues, blobs, leases.
+
+The SDK modules load on first use (not when this module is imported), so an app without
+storage never pays for them. Every SDK error becomes one of :mod:`storage_client.errors`.
+
+Bounded waiting: the SDK's own retry policies are replaced by short ones (2 retries, well
+under a second apart) and every call has an overall deadline (``timeout``), so with the
+account down a request is answered 503 within seconds instead of after the SDK's default
+minutes of retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from storage_client.connection import StorageConnection
+from storage_client.errors import (
+    AlreadyExists,
+    ChangedSinceRead,
+    LeaseTaken,
+    StorageError,
+    StorageRefused,
+    StorageUnavailable,
+)
+
+log = logging.getLogger("storage_client")
+T = TypeVar("T")
+
+RETRIES = 2
+"""Retries after the first try (so 3 tries) of one request inside the SDK."""
+CONNECT_TIMEOUT = 3.0
+"""Seconds to open a connection: a reachable account connects in milliseconds."""
+MIN_LEASE, MAX_LEASE = 15, 60
+MAX_QUEUE_DELAY = 7 * 24 * 3600
+"""The longest a queue message can be kept invisible (7 days)."""
+
+for _name in ("azure.core.pipeline.policies.http_logging_policy", "azure.storage", "azure.data.tables"):
+    logging.getLogger(_name).setLevel(logging.WARNING)  # their INFO lines list every request and header
+
+
+class Entity(dict):  # type: ignore[type-arg]
+    """A table entity's properties (``PartitionKey`` and ``RowKey`` included) and its ``etag``."""
+
+    etag: str
+
+    def __init__(self, properties: Mapping[str, Any], etag: str) -> None:
+        super().__init__(properties)
+        self.etag = etag
+
+
+def _storage_error(exc: BaseException, what: str) -> StorageError | None:
+    """Our error for an SDK or transport exception raised while doing ``what``; ``None`` for anything else (a bug)."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceExistsError,
+        ResourceModifiedError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return StorageUnavailable(f"storage did not answer in time ({what})")
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError, OSError)):
+        return StorageUnavailable(f"storage unreachable ({what}: {type(exc).__name__})")
+    if isinstance(exc, HttpResponseError):
+        status = exc.status_code
+        code = _error_code(exc)
+        if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
+            return StorageRefused(f"storage refused the app's credentials ({what}: {status} {code or ''})".rstrip(),
+                                  status=status, code=code)
+        if status is None or status >= 500 or status in (408, 429):
+            retry_after = _retry_after(exc)
+            return StorageUnavailable(f"storage unavailable ({what}: {status} {code or ''})".rstrip(),
+                                      status=status, code=code, retry_after=retry_after)
+        if code == "LeaseAlreadyPresent":
+            return LeaseTaken(f"the lease is held by another holder ({what})", status=status, code=code)
+        if isinstance(exc, ResourceModifiedError) or status == 412:
+            return ChangedSinceRead(f"changed since it was read ({what})", status=status, code=code)
+        if isinstance(exc, ResourceExistsError) or status == 409:
+            return AlreadyExists(f"already exists ({what}: {code or status})", status=status, code=code)
+        return StorageError(f"storage rejected {what}: {status} {code or ''}".rstrip(), status=status, code=code)
+    from azure.core.exceptions import AzureError
+
+    if isinstance(exc, AzureError):  # a credential that could not get a token, and the like
+        return StorageUnavailable(f"storage not usable ({what}: {type(exc).__name__})", retry_after=30.0)
+    if exc.__class__.__module__.startswith("aiohttp"):
+        return StorageUnavailable(f"storage unreachable ({what}: {type(exc).__name__})")
+    return None
+
+
+def _error_code(exc: Any) -> str | None:
+    """Storage's error code (``TableNotFound``, ``LeaseAlreadyPresent``...): the SDK's attribute, the
+    ``x-ms-error-code`` header, or the table service's ``odata.error`` body."""
+    code = getattr(exc, "error_code", None)
+    response = getattr(exc, "response", None)
+    if code is None and response is not None:
+        code = (response.headers or {}).get("x-ms-error-code")
+        if code is None:
+            try:
+                body = response.text()
+                code = json.loads(body)["odata.error"]["code"] if len(body) < 65536 else None
+            except (ValueError, KeyError, TypeError, AttributeError):
+                code = None
+    return str(code)[:100] if code is not None else None
+
+
+def _retry_after(exc: Any) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("Retry-After") if response is not None and response.headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class _Calls:
+    """Runs SDK calls with the overall deadline and the error mapping."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+
+    async def run(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await call()
+        except StorageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every SDK/transport failure becomes a typed error
+            error = _storage_error(exc, what)
+            if error is None:
+                raise
+            raise error from exc
+
+
+class StorageAccount:
+    """The app's storage account: :meth:`table`, :meth:`queue` and :meth:`container` by name.
+
+    ``timeout`` bounds each call (retries included). ``credential`` is an async token
+    credential for an identity-based connection (``azure.identity.aio``); ``None`` builds the
+    default one (:func:`storage_client.identity.default_credential`). ``client_options`` go to
+    the SDK clients' constructors as they are (tests count requests with ``raw_request_hook``).
+    """
+
+    def __init__(
+        self, connection: StorageConnection, *, timeout: float = 10.0, credential: Any = None,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.connection = connection
+        self._client_options = dict(client_options or {})
+        self._calls = _Calls(timeout)
+        self._timeout = timeout
+        self._credential = credential
+        self._owns_credential = credential is None
+        self._services: dict[str, Any] = {}
+        self._ensured: set[tuple[str, str]] = set()
+
+    def __repr__(self) -> str:
+        return f"StorageAccount({self.connection.describe()!r})"
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "connection_timeout": min(CONNECT_TIMEOUT, self._timeout),
+            "read_timeout": self._timeout,
+            **self._client_options,
+        }
+
+    def _credential_for_identity(self) -> Any:
+        if self._credential is None:
+            from storage_client.identity import default_credential
+
+            self._credential = default_credential(
+                self.connection.managed_identity_client_id, managed_identity_only=self.connection.managed_identity
+            )
+        return self._credential
+
+    def _service(self, kind: str) -> Any:
+        if kind in self._services:
+            return self._services[kind]
+        conn = self.connection
+        options = self._options()
+        if kind == "table":
+            from azure.data.tables.aio import TableServiceClient
+
+            options |= {"retry_total": RETRIES, "retry_backoff_factor": 0.2, "retry_backoff_max": 1}
+            service = (TableServiceClient.from_connection_string(conn.connection_string, **options)
+                       if conn.connection_string else
+                       TableServiceClient(conn.table_url, credential=self._credential_for_identity(), **options))
+        else:
+            # The storage SDKs' ExponentialRetry: waits initial_backoff, then + increment_base**n.
+            options |= {"retry_total": RETRIES, "initial_backoff": 0.2, "increment_base": 0.5,
+                        "random_jitter_range": 0.1}
+            if kind == "queue":
+                from azure.storage.queue.aio import QueueServiceClient as Service
+                url = conn.queue_url
+            else:
+                from azure.storage.blob.aio import BlobServiceClient as Service  # type: ignore[assignment]
+                url = conn.blob_url
+            service = (Service.from_connection_string(conn.connection_string, **options) if conn.connection_string
+                       else Service(url, credential=self._credential_for_identity(), **options))
+        self._services[kind] = service
+        return service
+
+    def table(self, name: str) -> Table:
+        return Table(self, name)
+
+    def queue(self, name: str) -> Queue:
+        return Queue(self, name)
+
+    def container(self, name: str) -> Container:
+        return Container(self, name)
+
+    async def probe(self, *, seconds: float | None = None) -> None:
+        """One cheap listing call per service (a first page of one item), all within ``seconds`` (default: the account's timeout).
+
+        Raises :class:`StorageUnavailable` (:class:`StorageRefused` for refused credentials).
+        """
+
+        async def first_items() -> None:
+            for pages in (self._service("blob").list_containers(results_per_page=1).by_page(),
+                          self._service("queue").list_queues(results_per_page=1).by_page(),
+                          self._service("table").list_tables(results_per_page=1).by_page()):
+                async for page in pages:
+                    async for _ in page:
+                        break
+                    break
+
+        await _Calls(seconds or self._timeout).run("probe", first_items)
+
+    async def aclose(self) -> None:
+        services, self._services = self._services, {}
+        for service in services.values():
+            try:
+                await service.close()
+            except Exception:  # noqa: BLE001 - closing must not fail the caller
+                log.warning("closing a storage client failed")
+        if self._owns_credential and self._credential is not None:
+            credential, self._credential = self._credential, None
+            await credential.close()
+
+
+class Table:
+    def __init__(self, account: StorageAccount, name: str) -> None:
+        self._account = account
+        self.name = name
+
+    @property
+    def _client(self) -> Any:
+        return self._account._service("table").get_table_client(self.name)
+
+    async def _run(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        return await self._account._calls.run(f"{what} {self.name}", call)
+
+    async def ensure(self) -> None:
+        """Create the table if missing (idempotent; once per account object)."""
+        key = ("table", self.name)
+        if key in self._account._ensured:
+            return
+        from azure.core.exceptions import ResourceExistsError
+
+        async def create() -> None:
+            try:
+                await self._account._service("table").create_table(self.name)
+            except ResourceExistsError:
+                pass
+
+        await self._run("create table", create)
+        self._account._ensured.add(key)
+
+    async def get(self, partition: str, row: str) -> Entity | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        async def read() -> Entity | None:
+            try:
+                found = await self._client.get_entity(partition, row)
+            except ResourceNotFoundError:
+                return None
+            return Entity(found, found.metadata["etag"])
+
+        return await self._run("get entity", read)
+
+    async def _write(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """A write that creates the table again if it was deleted since :meth:`ensure` (once)."""
+        try:
+            return await self._run(what, call)
+        except StorageError as error:
+            if error.code != "TableNotFound":
+                raise
+        self._account._ensured.discard(("table", self.name))
+        await self.ensure()
+        return await self._run(what, call)
+
+    async def insert(self, entity: Mapping[str, Any]) -> Entity:
+        """Insert; :class:`AlreadyExists` when an entity with the same keys exists."""
+        written = await self._write("insert entity", lambda: self._client.create_entity(dict(entity)))
+        return Entity(entity, written["etag"])
+
+    async def upsert(self, entity: Mapping[str, Any]) -> Entity:
+        """Insert or merge into the existing entity, unconditionally."""
+        from azure.data.tables import UpdateMode
+
+        written = await self._write("upsert entity", lambda: self._client.upsert_entity(dict(entity), mode=UpdateMode.MERGE))
+        return Entity(entity, written["etag"])
+
+    async def update(self, entity: Mapping[str, Any], etag: str) -> Entity:
+        """Merge into the entity if it is unchanged since ``etag``; else :class:`ChangedSinceRead`.
+
+        An entity that no longer exists is also "changed since read".
+        """
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        async def merge() -> Any:
+            try:
+                return await self._client.update_entity(
+                    dict(entity), mode=UpdateMode.MERGE, etag=etag, match_condition=MatchConditions.IfNotModified
+                )
+            except ResourceNotFoundError:
+                raise ChangedSinceRead(f"deleted since it was read (update entity {self.name})", status=404) from None
+
+        written = await self._run("update entity", merge)
+        return Entity(entity, written["etag"])
+
+    async def delete(self, partition: str, row: str) -> None:
+        """Delete the entity; an absent one is no error."""
+        await self._run("delete entity", lambda: self._client.delete_entity(partition, row))
+
+    async def query(
+        self, filter: str, *, select: list[str] | None = None, parameters: dict[str, Any] | None = None
+    ) -> AsyncIterator[Entity]:
+        """The entities matching an OData ``filter`` (values as ``@name`` with ``parameters``), page by page."""
+        what = f"query {self.name}"
+        try:
+            pages = self._client.query_entities(filter, select=select, parameters=parameters).by_page()
+            while True:
+                try:
+                    async with asyncio.timeout(self._account._calls.timeout):
+                        page = await anext(pages)
+                        items = [item async for item in page]
+                except StopAsyncIteration:
+                    return
+                for item in items:
+                    yield Entity(item, item.metadata["etag"])
+        except StorageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every SDK/transport failure becomes a typed error
+            error = _storage_error(exc, what)
+            if error is None:
+                raise
+            raise error from exc
+
+
+class Queue:
+    def __init__(self, account: StorageAccount, name: str) -> None:
+        self._account = account
+        self.name = name
+
+    @property
+    def _client(self) -> Any:
+        from azure.storage.queue import TextBase64EncodePolicy
+
+        # Base64: the Functions host's default messageEncoding; other bodies go straight to the poison queue.
+        return self._account._service("queue").get_queue_client(
+            self.name, message_encode_policy=TextBase64EncodePolicy()
+        )
+
+    async def ensure(self) -> None:
+        key = ("queue", self.name)
+        if key in self._account._ensured:
+            return
+        from azure.core.exceptions import ResourceExistsError
+
+        async def create() -> None:
+            try:
+                await self._client.create_queue()
+            except ResourceExistsError:
+                pass
+
+        await self._account._calls.run(f"create queue {self.name}", create)
+        self._account._ensured.add(key)
+
+    async def send(self, text: str, *, delay_seconds: float = 0) -> None:
+        """Send ``text`` (base64-encoded on the wire), invisible for ``delay_seconds`` (0 to 7 days)."""
+        delay = int(min(max(0.0, float(delay_seconds)), MAX_QUEUE_DELAY)) if delay_seconds == delay_seconds else 0
+        await self._account._calls.run(
+            f"send to {self.name}", lambda: self._client.send_message(text, visibility_timeout=delay or None)
+        )
+
+
+class Lease:
+    """A held blob lease; ``lost`` turns true when renewing it failed for longer than it lasts."""
+
+    def __init__(self, blob: str, lease_id: str, seconds: int) -> None:
+        self.blob = blob
+        self.id = lease_id
+        self.seconds = seconds
+        self.lost = False
+        self.renewals = 0
+
+
+class Container:
+    def __init__(self, account: StorageAccount, name: str) -> None:
+        self._account = account
+        self.name = name
+
+    @property
+    def _client(self) -> Any:
+        return self._account._service("blob").get_container_client(self.name)
+
+    async def _run(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        return await self._account._calls.run(f"{what} {self.name}", call)
+
+    async def ensure(self) -> None:
+        key = ("container", self.name)
+        if key in self._account._ensured:
+            return
+        from azure.core.exceptions import ResourceExistsError
+
+        async def create() -> None:
+            try:
+                await self._client.create_container()
+            except ResourceExistsError:
+                pass
+
+        await self._run("create container", create)
+        self._account._ensured.add(key)
+
+    async def put(self, name: str, data: bytes, *, overwrite: bool = True) -> None:
+        """Write the blob; :class:`AlreadyExists` when it exists and ``overwrite`` is false."""
+        await self._run("put blob", lambda: self._client.upload_blob(name, data, overwrite=overwrite))
+
+    async def get(self, name: str) -> bytes | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        async def read() -> bytes | None:
+            try:
+                downloader = await self._client.download_blob(name)
+            except ResourceNotFoundError:
+                return None
+            return await downloader.readall()
+
+        return await self._run("get blob", read)
+
+    async def delete(self, name: str) -> None:
+        """Delete the blob; an absent one is no error."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        async def remove() -> None:
+            try:
+                await self._client.delete_blob(name)
+            except ResourceNotFoundError:
+                pass
+
+        await self._run("delete blob", remove)
+
+    @asynccontextmanager
+    async def lease(self, name: str, *, seconds: int = 60, renew_every: float | None = None) -> AsyncIterator[Lease]:
+        """Hold the lease of blob ``name`` (created empty if missing) for the ``async with`` block.
+
+        :class:`LeaseTaken` when another holder has it. Renewed every ``seconds / 3`` (or
+        ``renew_every``) in the background; released on exit. ``seconds`` is 15-60 (storage's range).
+        """
+        if not MIN_LEASE <= seconds <= MAX_LEASE:
+            raise ValueError(f"a lease lasts {MIN_LEASE}-{MAX_LEASE} seconds")
+        interval = renew_every if renew_every is not None else seconds / 3
+        interval = min(max(0.05, interval), seconds / 2)
+        from azure.core.exceptions import ResourceExistsError
+        from azure.storage.blob.aio import BlobLeaseClient
+
+        blob = self._client.get_blob_client(name)
+
+        async def create_if_missing() -> None:
+            try:
+                await blob.upload_blob(b"", overwrite=False)
+            except ResourceExistsError:
+                pass  # exists (possibly leased: the acquire below says so)
+
+        await self._run("create lease blob", create_if_missing)
+        lease_client = BlobLeaseClient(blob)
+        await self._run("acquire lease", lambda: lease_client.acquire(lease_duration=seconds))
+        lease = Lease(name, lease_client.id, seconds)
+        renewer = asyncio.create_task(self._keep_renewed(lease_client, lease, interval), name=f"lease {name}")
+        try:
+            yield lease
+        finally:
+            renewer.cancel()
+            try:
+                await renewer
+            except asyncio.CancelledError:
+                pass
+            if not lease.lost:
+                try:
+                    await self._run("release lease", lambda: lease_client.release())
+                except StorageError:  # it expires by itself within `seconds`
+                    log.warning("releasing a lease failed; it expires by itself")
+
+    async def _keep_renewed(self, lease_client: Any, lease: Lease, interval: float) -> None:
+        last_renewed = time.monotonic()
+        while not lease.lost:
+            await asyncio.sleep(interval)
+            try:
+                await self._run("renew lease", lambda: lease_client.renew())
+            except StorageUnavailable:
+                if time.monotonic() - last_renewed >= lease.seconds:
+                    lease.lost = True
+                    log.warning("a lease expired: renewing it failed for its whole duration")
+            except StorageError:  # 409/412: someone else has it now
+                lease.lost = True
+                log.warning("a lease was lost: storage refused its renewal")
+            else:
+                last_renewed = time.monotonic()
+                lease.renewals += 1

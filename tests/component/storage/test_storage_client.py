@@ -1,0 +1,190 @@
+"""storage_client against Azurite: ETag-guarded updates, inserts that collide, base64 queue messages,
+blobs, lease exclusion and renewal, and a quick StorageUnavailable when nothing listens."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from storage_client import (
+    AlreadyExists,
+    ChangedSinceRead,
+    LeaseTaken,
+    StorageAccount,
+    StorageUnavailable,
+    storage_connection,
+)
+from tests.support.polling import wait_until_async
+
+
+@pytest.fixture
+async def account(azurite: Any) -> AsyncIterator[StorageAccount]:
+    storage = StorageAccount(storage_connection({"AzureWebJobsStorage": azurite.connection_string}))
+    yield storage
+    await storage.aclose()
+
+
+async def test_insert_get_and_etag_guarded_update(account: StorageAccount) -> None:
+    table = account.table("importjobs")
+    await table.ensure()
+    await table.ensure()  # idempotent
+    assert await table.get("job1", "job") is None
+
+    inserted = await table.insert({"PartitionKey": "job1", "RowKey": "job", "status": "queued", "done": 0})
+    read = await table.get("job1", "job")
+    assert read == {"PartitionKey": "job1", "RowKey": "job", "status": "queued", "done": 0}
+    assert read.etag == inserted.etag
+
+    updated = await table.update({"PartitionKey": "job1", "RowKey": "job", "status": "running"}, read.etag)
+    assert updated.etag != read.etag
+    with pytest.raises(ChangedSinceRead):  # a second writer with the old ETag loses
+        await table.update({"PartitionKey": "job1", "RowKey": "job", "status": "failed"}, read.etag)
+    assert (await table.get("job1", "job")) == {"PartitionKey": "job1", "RowKey": "job", "status": "running", "done": 0}
+
+    with pytest.raises(AlreadyExists):
+        await table.insert({"PartitionKey": "job1", "RowKey": "job"})
+
+    await table.upsert({"PartitionKey": "job1", "RowKey": "seg-1", "done": True})
+    found = [row async for row in table.query("PartitionKey eq @job", parameters={"job": "job1"}, select=["RowKey"])]
+    assert sorted(row["RowKey"] for row in found) == ["job", "seg-1"]
+
+    await table.delete("job1", "job")
+    await table.delete("job1", "job")  # absent: no error
+    assert await table.get("job1", "job") is None
+    with pytest.raises(ChangedSinceRead):  # deleted since read
+        await table.update({"PartitionKey": "job1", "RowKey": "job", "status": "x"}, updated.etag)
+
+
+async def test_a_table_deleted_after_ensure_is_created_again_by_the_next_write(account: StorageAccount,
+                                                                                azurite: Any) -> None:
+    from azure.data.tables import TableServiceClient
+
+    table = account.table("webhookdeliveries")
+    await table.ensure()
+    TableServiceClient.from_connection_string(azurite.connection_string).delete_table("webhookdeliveries")
+    assert await table.get("p", "r") is None
+    await table.insert({"PartitionKey": "p", "RowKey": "r"})
+    assert await table.get("p", "r") == {"PartitionKey": "p", "RowKey": "r"}
+
+
+async def test_queue_messages_are_base64_as_the_functions_host_expects(account: StorageAccount, azurite: Any) -> None:
+    from azure.storage.queue import QueueClient
+
+    queue = account.queue("schedule-import-jobs")
+    await queue.ensure()
+    await queue.send('{"jobId":"j-1"}')
+    await queue.send("later", delay_seconds=3600)
+
+    raw = QueueClient.from_connection_string(azurite.connection_string, "schedule-import-jobs")  # no decode policy
+    messages = list(raw.receive_messages(max_messages=32))
+    assert [base64.b64decode(m.content).decode() for m in messages] == ['{"jobId":"j-1"}'], "the delayed one is hidden"
+    assert raw.get_queue_properties().approximate_message_count == 2
+
+
+async def test_blob_put_get_delete(account: StorageAccount) -> None:
+    container = account.container("import-payloads")
+    await container.ensure()
+    assert await container.get("job1.json") is None
+    await container.put("job1.json", b'{"agents":[]}')
+    assert await container.get("job1.json") == b'{"agents":[]}'
+    with pytest.raises(AlreadyExists):
+        await container.put("job1.json", b"other", overwrite=False)
+    await container.delete("job1.json")
+    await container.delete("job1.json")
+    assert await container.get("job1.json") is None
+
+
+async def test_a_lease_excludes_a_second_holder_until_released(account: StorageAccount) -> None:
+    locks = account.container("import-locks")
+    await locks.ensure()
+    async with locks.lease("agent-7", seconds=15) as held:
+        assert not held.lost
+        with pytest.raises(LeaseTaken):
+            async with locks.lease("agent-7", seconds=15):
+                pass
+    async with locks.lease("agent-7", seconds=15) as again:  # released on exit: free at once
+        assert again.id
+
+
+async def test_a_held_lease_is_renewed_in_the_background(account: StorageAccount, azurite: Any) -> None:
+    """Renewals are counted on the lease, and storage agrees the lease is still held after them."""
+    from azure.storage.blob import BlobClient
+
+    locks = account.container("import-locks")
+    await locks.ensure()
+    async with locks.lease("agent-8", seconds=15, renew_every=0.05) as held:
+        await wait_until_async(lambda: held.renewals >= 3, what="three renewals")
+        blob = BlobClient.from_connection_string(azurite.connection_string, "import-locks", "agent-8")
+        assert blob.get_blob_properties().lease.state == "leased"
+        assert not held.lost
+    assert blob.get_blob_properties().lease.state == "available"
+
+
+async def test_a_lease_lasts_15_to_60_seconds(account: StorageAccount) -> None:
+    with pytest.raises(ValueError):
+        async with account.container("import-locks").lease("x", seconds=10):
+            pass
+
+
+async def test_storage_down_is_storage_unavailable_after_a_few_quick_tries(azurite: Any) -> None:
+    """Nothing listens on the discard port: the bounded retries end in StorageUnavailable, not a hang."""
+    closed = azurite.connection_string
+    for endpoint in (azurite.blob_endpoint, azurite.queue_endpoint, azurite.table_endpoint):
+        closed = closed.replace(endpoint, "http://127.0.0.1:9/devstoreaccount1")
+    down = StorageAccount(storage_connection({"AzureWebJobsStorage": closed}), timeout=5)
+    try:
+        for call in (lambda: down.table("t").get("p", "r"), lambda: down.queue("q").send("x"),
+                     lambda: down.container("c").get("b"), down.probe):
+            with pytest.raises(StorageUnavailable) as caught:
+                await call()
+            assert 1 <= caught.value.retry_after <= 30
+    finally:
+        await down.aclose()
+
+
+async def test_an_identity_connection_asks_its_credential_for_a_storage_token() -> None:
+    """Identity-based: the SDK gets a bearer token for Azure Storage from the credential before it
+    connects (nothing listens on port 1, so the call then fails as an outage)."""
+    from azure.core.credentials import AccessToken
+
+    scopes: list[tuple[str, ...]] = []
+
+    class RecordingCredential:
+        async def get_token(self, *wanted: str, **options: Any) -> AccessToken:
+            scopes.append(wanted)
+            return AccessToken("not-a-real-token", 4102444800)
+
+        async def close(self) -> None:
+            pass
+
+    connection = storage_connection({f"AzureWebJobsStorage__{s}ServiceUri": f"https://127.0.0.1:1/{s}"
+                                     for s in ("blob", "queue", "table")})
+    account = StorageAccount(connection, timeout=3, credential=RecordingCredential())
+    try:
+        with pytest.raises(StorageUnavailable):
+            await account.table("webhookdeliveries").get("p", "r")
+        with pytest.raises(StorageUnavailable):
+            await account.container("import-locks").get("b")
+    finally:
+        await account.aclose()
+    assert scopes and all(scope == ("https://storage.azure.com/.default",) for scope in scopes)
+
+
+async def test_a_wrong_account_key_is_storage_refused(azurite: Any) -> None:
+    """Azurite checks the shared-key signature: a key it does not know is a 403, told apart from an outage."""
+    from storage_client import StorageRefused
+
+    wrong = azurite.connection_string.replace(azurite.connection_string.split("AccountKey=")[1].split(";")[0],
+                                              base64.b64encode(b"not the development key, 32 byte").decode())
+    account = StorageAccount(storage_connection({"AzureWebJobsStorage": wrong}))
+    try:
+        with pytest.raises(StorageRefused) as caught:
+            await account.probe()
+        assert caught.value.status == 403 and caught.value.retry_after == 30
+        with pytest.raises(StorageRefused):
+            await account.table("webhookdeliveries").get("p", "r")
+    finally:
+        await account.aclose()
