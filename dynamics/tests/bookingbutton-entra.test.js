@@ -198,10 +198,18 @@ test("missing entra configuration names the variable for the administrator", asy
   assert.equal(app.requests.length, 0);
 });
 
-test("a configured authority is used for another cloud", async () => {
+test("a configured authority is used for another cloud, and trusted without instance discovery", async () => {
   const result = await click({ variables: { new_BookingAuthority: "https://login.microsoftonline.us/" } });
 
   assert.equal(result.msalCalls.configs[0].auth.authority, `https://login.microsoftonline.us/${TENANT}`);
+  assert.deepEqual(plain(result.msalCalls.configs[0].auth.knownAuthorities), ["login.microsoftonline.us"]);
+});
+
+test("a configured authority on another port is trusted with its port", async () => {
+  const result = await click({ variables: { new_BookingAuthority: "https://127.0.0.1:5557" } });
+
+  assert.equal(result.msalCalls.configs[0].auth.authority, `https://127.0.0.1:5557/${TENANT}`);
+  assert.deepEqual(plain(result.msalCalls.configs[0].auth.knownAuthorities), ["127.0.0.1:5557"]);
 });
 
 test("loads the msal-browser web resource once when the command did not", async () => {

@@ -127,6 +127,8 @@ const FAILURES = [
   ["notFound", /could not find this record/],
   ["badGateway", /booking system answered with an error \(The booking API answered 500\.\)/],
   ["unavailable", /unavailable\. Try again in 30 seconds\./],
+  ["unavailableBodyOnly", /unavailable\. Try again in 45 seconds\./],
+  ["unavailableBodyGarbage", /unavailable\. Try again in a minute\./],
   ["unauthorized", /function key \(new_BookingFunctionKey\)/],
   ["garbage", /unexpected answer/],
   ["hostileRedirect", /unexpected answer/],

@@ -1,7 +1,9 @@
 "use strict";
 /*
  * A small stand-in for the Dynamics client API: just the calls the button makes, recording
- * what it was asked to do so tests can check the user-visible effect.
+ * what it was asked to do so tests can check the user-visible effect. node tests require()
+ * it; the browser test's Dynamics form page (tests/system/browser/dynamics_form.py) loads it
+ * as a script, where it defines the global FakeXrm.
  */
 
 /** Environment variable definitions as Dataverse returns them with the values expanded. */
@@ -109,4 +111,8 @@ function createForm({ entity = "lead", id = "{0F8FAD5B-D9CB-469F-A165-7086772895
   return { formContext, state };
 }
 
-module.exports = { createXrm, createForm, definition };
+if (typeof module === "object" && module.exports) {
+  module.exports = { createXrm, createForm, definition };
+} else {
+  globalThis.FakeXrm = { createXrm, createForm, definition };
+}

@@ -19,6 +19,9 @@ const ANSWERS = {
   badGateway: () => problem(502, "Booking system error", "The booking API answered 500."),
   unavailable: () => problem(503, "Booking system unavailable", "Try later.", { "Retry-After": "30" }),
   unavailableMinutes: () => problem(503, "Booking system unavailable", "Try later.", { "Retry-After": "150" }),
+  // What a page of another origin sees behind CORS that does not expose Retry-After: the body's retryAfter.
+  unavailableBodyOnly: () => problem(503, "Booking system unavailable", "Try later.", {}, { retryAfter: 45 }),
+  unavailableBodyGarbage: () => problem(503, "Booking system unavailable", "Try later.", {}, { retryAfter: "soon" }),
   unauthorized: () => ({ status: 401, headers: {}, body: "" }),
   invalidToken: () => problem(401, "Unauthorized", "The token is not valid.", { "WWW-Authenticate": 'Bearer error="invalid_token"' }),
   insufficientScope: () => problem(403, "Forbidden", "Scope missing.", { "WWW-Authenticate": 'Bearer error="insufficient_scope"' }),
@@ -30,11 +33,11 @@ const ANSWERS = {
   }),
 };
 
-function problem(status, title, detail, headers = {}) {
+function problem(status, title, detail, headers = {}, extensions = {}) {
   return {
     status,
     headers: { "Content-Type": "application/problem+json", ...headers },
-    body: JSON.stringify({ type: "about:blank", title, status, detail }),
+    body: JSON.stringify({ type: "about:blank", title, status, detail, ...extensions }),
   };
 }
 

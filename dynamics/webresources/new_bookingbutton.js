@@ -123,6 +123,9 @@ var BookingButton = (function () {
     return {
       clientId: values[CLIENT_ID_VARIABLE],
       authority: parsed.origin + "/" + tenant,
+      // A configured authority is trusted as given: MSAL then skips its instance discovery on
+      // login.microsoftonline.com, which knows only Microsoft's own sign-in hosts.
+      knownAuthorities: values[AUTHORITY_VARIABLE] ? [parsed.host] : null,
       scope: scope,
       redirectUri: clientUrl + REDIRECT_PAGE,
       library: clientUrl + MSAL_LIBRARY,
@@ -267,10 +270,11 @@ var BookingButton = (function () {
   function msalClient(msal, entra) {
     var cacheKey = entra.clientId + " " + entra.authority;
     if (!msalClients[cacheKey]) {
-      var client = new msal.PublicClientApplication({
-        auth: { clientId: entra.clientId, authority: entra.authority, redirectUri: entra.redirectUri },
-        cache: { cacheLocation: "sessionStorage" },
-      });
+      var auth = { clientId: entra.clientId, authority: entra.authority, redirectUri: entra.redirectUri };
+      if (entra.knownAuthorities) {
+        auth.knownAuthorities = entra.knownAuthorities;
+      }
+      var client = new msal.PublicClientApplication({ auth: auth, cache: { cacheLocation: "sessionStorage" } });
       msalClients[cacheKey] = Promise.resolve(client.initialize()).then(function () { return client; }, function (error) {
         delete msalClients[cacheKey];
         throw error;

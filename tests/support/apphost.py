@@ -13,10 +13,10 @@ from tests.support import ROOT
 from tests.support.settings import SETTING_PREFIXES
 
 
-def start_host(settings: Mapping[str, str], keys: Any = None, function_app: Any = None) -> Any:
+def start_host(settings: Mapping[str, str], keys: Any = None, function_app: Any = None, cors: Any = None) -> Any:
     """A DevHost whose environment holds exactly these app settings, no others; it serves
     ``function_app`` when given (an app built around a test's composition root), else
-    function_app.py.
+    function_app.py; ``cors`` (a devhost.cors.CorsPolicy) answers browsers of other origins.
 
     The environment is process-wide, so other app settings are set aside until ``stop_host``
     (tests run one at a time). The host's keys count as secrets for the log scan.
@@ -24,7 +24,7 @@ def start_host(settings: Mapping[str, str], keys: Any = None, function_app: Any 
     from devhost import DevHost
 
     set_aside = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith(SETTING_PREFIXES)}
-    host = DevHost(ROOT, settings=settings, keys=keys, function_app=function_app)
+    host = DevHost(ROOT, settings=settings, keys=keys, function_app=function_app, cors=cors)
     host.set_aside = set_aside
     try:
         host.start()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext
+    from playwright.sync_api import BrowserContext, Playwright
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 # Quiet, offline, sandbox-free: nothing may reach the network beyond the loopback stack.
@@ -54,18 +54,26 @@ def require_browser() -> Path:
 
 
 @contextmanager
-def chromium_context(executable: Path, user_data_dir: Path) -> Iterator["BrowserContext"]:
-    """A headless Chromium with a fresh profile in ``user_data_dir``."""
+def playwright_driver() -> Iterator["Playwright"]:
+    """Playwright's driver; one per process at a time (its sync API runs its own event loop), so
+    the suite shares it between the browsers it launches."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(user_data_dir),
-            executable_path=str(executable),
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+        yield playwright
+
+
+@contextmanager
+def chromium_context(playwright: "Playwright", executable: Path, user_data_dir: Path,
+                     extra_args: Sequence[str] = ()) -> Iterator["BrowserContext"]:
+    """A headless Chromium with a fresh profile in ``user_data_dir``, and ``extra_args`` after ours."""
+    context = playwright.chromium.launch_persistent_context(
+        str(user_data_dir),
+        executable_path=str(executable),
+        headless=True,
+        args=[*CHROMIUM_ARGS, *extra_args],
+    )
+    try:
+        yield context
+    finally:
+        context.close()

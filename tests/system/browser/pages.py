@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -90,3 +90,59 @@ class TimelinePage:
             subject, start, end, state, location = cells
             entries.append(TimelineEntry(subject, _instant(start), _instant(end), state, location))
         return entries
+
+
+class DynamicsFormPage:
+    """The Dynamics form stand-in (dynamics_form.py): the user's side of the ribbon button.
+
+    Remembers the windows the form opens (the booking page, msal's sign-in popup), the calls
+    the page makes to the app's session route and the answers' raw headers (what the network
+    carried, whatever CORS lets the page's script read).
+    """
+
+    def __init__(self, page: Page, session_route: str) -> None:
+        self.page = page
+        self.windows: list[Page] = []
+        self.session_calls: list[str] = []  # "POST Bearer": method and authorization scheme
+        self.session_answers: list[tuple[int, dict[str, str]]] = []
+        page.on("popup", lambda window: self.windows.append(window))
+        page.on("request", lambda r: self.session_calls.append(_method_and_scheme(r))
+                if r.url.endswith(session_route) else None)
+        page.on("response", lambda r: self.session_answers.append((r.status, r.headers))
+                if r.url.endswith(session_route) and r.request.method == "POST" else None)
+
+    def sign_in_at_stand_in(self, sign_in_url: str, user_oid: str, back_to: str) -> None:
+        """Dynamics' own sign-in: the stand-in's page lists the users; one click, back to the form."""
+        self.page.goto(sign_in_url)
+        choose_user(self.page, user_oid)
+        self.page.wait_for_url(re.compile(re.escape(back_to) + r"\?code="))
+
+    def click_book_appointment(self) -> None:
+        self.page.locator("#book").click()
+
+    def outcome(self) -> str:
+        """Once the button has finished: "opened" (a window with the booking page) or "refused"."""
+        from playwright.sync_api import expect
+
+        expect(self.page.locator("body")).not_to_have_attribute("data-outcome", "")
+        return self.page.locator("body").get_attribute("data-outcome") or ""
+
+    def notification(self) -> str:
+        return self.page.locator("#notification").inner_text()
+
+    def window(self, index: int) -> Page:
+        """The ``index``-th window the form opened (waiting for it: Playwright delivers events only
+        while one of its calls runs, so this waits through Playwright, never by sleeping)."""
+        while len(self.windows) <= index:
+            self.page.wait_for_event("popup")
+        return self.windows[index]
+
+
+def choose_user(page: Page, user_oid: str) -> None:
+    """On the identity stand-in's sign-in page: the button of that user."""
+    page.locator(f"button[name=user][value='{user_oid}']").click()
+
+
+def _method_and_scheme(request: Any) -> str:
+    scheme = (request.headers.get("authorization") or "(none)").split(" ", 1)[0]
+    return f"{request.method} {scheme}"
