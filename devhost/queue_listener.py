@@ -5,6 +5,8 @@
   ``DEVHOST_QUEUE_VISIBILITY_SECONDS``), and polls again once no more than
   ``newBatchThreshold`` are running. An empty or failed poll backs off (queue_options.PollingBackoff).
 - Each message runs as its own task. While it runs, a timer renews the hide every half of it.
+  When the function ends, a renewal in flight is awaited (never cancelled): the service has
+  issued it a new pop receipt, and the delete or release that follows needs that one.
 - Success deletes the message. A failure makes it visible again after ``visibilityTimeout``
   while its dequeue count is below ``maxDequeueCount``; at that count it is copied to
   ``<queue>-poison`` (created on first use) and deleted. A message received with a count
@@ -162,12 +164,15 @@ class QueueListener:
             except UndecodableMessage as exc:
                 await self._to_poison(message, receipt, str(exc))
                 return
-            renewal = asyncio.create_task(self._keep_hidden(message.id, receipt))
+            finished = asyncio.Event()
+            renewal = asyncio.create_task(self._keep_hidden(message.id, receipt, finished))
             try:
                 succeeded = await self._invoke(message, body)
             finally:
-                renewal.cancel()
-                await asyncio.gather(renewal, return_exceptions=True)
+                # Never cancel a renewal: one on the wire has had a new pop receipt issued by the
+                # service already. Its answer is awaited, so what follows uses the latest receipt.
+                finished.set()
+                await renewal
             if succeeded:
                 await queue.delete_message(message.id, receipt.value)
             elif count >= self.options.max_dequeue_count:
@@ -198,12 +203,17 @@ class QueueListener:
             return False
         return True
 
-    async def _keep_hidden(self, message_id: str, receipt: _Receipt) -> None:
-        """Renew the hide every half of it; after a server error retry sooner (halved, with a floor)."""
+    async def _keep_hidden(self, message_id: str, receipt: _Receipt, finished: asyncio.Event) -> None:
+        """Renew the hide every half of it until ``finished``; after a server error retry sooner
+        (halved, with a floor). ``finished`` ends the wait between renewals, never a renewal."""
         interval = self.visibility.renew_every
         queue = self._queue
         while True:
-            await asyncio.sleep(interval)
+            try:
+                await asyncio.wait_for(finished.wait(), interval)
+                return
+            except TimeoutError:
+                pass
             try:
                 updated = await queue.update_message(message_id, pop_receipt=receipt.value,
                                                      visibility_timeout=self.visibility.hide_seconds)

@@ -14,6 +14,7 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64E
 
 from devhost import DevHost
 from tests.component.devhost.queue_app import records, write_queue_app
+from tests.support.counting_proxy import counting_relays
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.usefixtures("azurite")
@@ -173,6 +174,34 @@ def test_a_message_running_past_its_hide_is_renewed_not_run_twice(
         (app / "release").touch()
         wait_until(lambda: messages_left(queue) == 0, what="deleted")
     assert [(r["id"], r["dequeue_count"]) for r in records(app, "held", "start")] == [(sent.id, 1)]
+
+
+def test_a_message_finishing_while_its_renewal_is_in_flight_is_deleted_once_and_run_once(
+    tmp_path: Path, azurite: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The function ends while a hide renewal is on the wire: the service has already issued a new
+    pop receipt. The listener waits for that answer and deletes with the new receipt; stopping the
+    renewal by cancelling it would delete with the old one, fail, and run the message again."""
+    app = write_queue_app(tmp_path)
+    queue = queue_client(azurite, "held")
+    queue.create_queue()
+    sent = queue.send_message("finishes mid-renewal")
+    with counting_relays(azurite.queue_endpoint) as [relay]:
+        # only the held function's connection (JobsStorage) goes through the relay
+        relayed = azurite.connection_string.replace(azurite.queue_endpoint, relay.url)
+        renewal = relay.hold_response("PUT", "/held/messages/")
+        # an 8 s hide, renewed after 4 s: the renewal's new hide outlasts the test's steps below
+        with running_host(app, azurite, settings={"JobsStorage": relayed}, queue_visibility_seconds=8):
+            wait_until(lambda: records(app, "held", "start"), what="started")
+            wait_until(renewal.arrived.is_set, seconds=15, what="a renewal answered by Azurite, the answer held back")
+            (app / "release").touch()
+            wait_until(lambda: records(app, "held", "end"), what="the function finished")
+            renewal.release()
+            wait_until(lambda: messages_left(queue) == 0, seconds=20, what="the message deleted")
+        deletes = relay.requests.get("DELETE", 0)
+    assert [(r["id"], r["dequeue_count"]) for r in records(app, "held", "start")] == [(sent.id, 1)]
+    assert deletes == 1
+    assert not any("storage call failed" in r.getMessage() for r in caplog.records)
 
 
 def test_stopping_the_host_leaves_a_running_message_to_reappear(tmp_path: Path, azurite: Any) -> None:
