@@ -12,6 +12,10 @@
   ``<queue>-poison`` (created on first use) and deleted. A message received with a count
   above the maximum, or whose body is not valid base64 (``messageEncoding`` base64), goes to
   the poison queue without running.
+- A queue without poison queue (a poison queue itself, or a name too long) is handled as the
+  host's QueueProcessor does: a failed message is not released (that would loop fast) but left
+  hidden until the listener's hide lapses; one over ``maxDequeueCount`` is not run and left
+  hidden. Each time, an error names the queue, the message id and the dequeue count.
 - ``stop()`` (the host stopping) leaves the messages in flight as they are: they come back
   when their hide lapses.
 """
@@ -157,12 +161,14 @@ class QueueListener:
         count = message.dequeue_count or 1
         try:
             if count > self.options.max_dequeue_count:
-                await self._to_poison(message, receipt, f"dequeued {count} times")
+                await self._to_poison(message, receipt, f"dequeued {count} times",
+                                      f"not run: dequeue count {count} is over maxDequeueCount "
+                                      f"{self.options.max_dequeue_count}")
                 return
             try:
                 body = decode_body(message.content, self.options.message_encoding)
             except UndecodableMessage as exc:
-                await self._to_poison(message, receipt, str(exc))
+                await self._to_poison(message, receipt, str(exc), f"not run: {exc} (dequeue {count})")
                 return
             finished = asyncio.Event()
             renewal = asyncio.create_task(self._keep_hidden(message.id, receipt, finished))
@@ -175,8 +181,11 @@ class QueueListener:
                 await renewal
             if succeeded:
                 await queue.delete_message(message.id, receipt.value)
+            elif self._poison is None:  # as in the host: no release, which would loop fast; it waits out the hide
+                self._left_hidden(message, f"failed on dequeue {count} (maxDequeueCount "
+                                           f"{self.options.max_dequeue_count})")
             elif count >= self.options.max_dequeue_count:
-                await self._to_poison(message, receipt, f"failed on dequeue {count}")
+                await self._to_poison(message, receipt, f"failed on dequeue {count}", "")
             else:
                 await queue.update_message(message.id, pop_receipt=receipt.value,
                                            visibility_timeout=int(self.options.visibility_timeout))
@@ -232,11 +241,18 @@ class QueueListener:
             log.debug("function %s: message %s hide renewed for %d s", self.function.name, message_id,
                       self.visibility.hide_seconds)
 
-    async def _to_poison(self, message: StorageMessage, receipt: _Receipt, reason: str) -> None:
+    def _left_hidden(self, message: StorageMessage, what: str) -> None:
+        """A message of a queue without poison queue that failed or cannot run: said loudly, body withheld."""
+        log.error("function %s: message %s of queue %s %s; the queue has no poison queue (it is one, or "
+                  "<queue>-poison would pass 63 characters), so the message stays in it, hidden: it comes "
+                  "back in %d s, and after each return, until it expires or is deleted", self.function.name,
+                  message.id, self.function.queue_name, what, self.visibility.hide_seconds)
+
+    async def _to_poison(self, message: StorageMessage, receipt: _Receipt, reason: str, unpoisoned: str) -> None:
+        """Move to the poison queue; without one, leave the message hidden and say ``unpoisoned``."""
         queue, poison = self._queue, self._poison
         if poison is None:
-            log.error("function %s: message %s %s; queue %s has no poison queue, so it reappears when its hide "
-                      "lapses", self.function.name, message.id, reason, self.function.queue_name)
+            self._left_hidden(message, unpoisoned)
             return
         try:
             await poison.send_message(message.content)

@@ -45,7 +45,7 @@ def messages_left(queue: QueueClient) -> int:
 def test_a_message_is_delivered_to_a_sync_function_and_deleted(tmp_path: Path, azurite: Any) -> None:
     app = write_queue_app(tmp_path)
     with running_host(app, azurite) as host:
-        assert sorted(f.name for f in host.queue_functions) == ["held", "work"]
+        assert sorted(f.name for f in host.queue_functions) == ["dead", "held", "work"]
         work = next(f for f in host.queue_functions if f.name == "work")
         assert (work.queue_name, work.connection, work.trigger_arg) == ("work", "AzureWebJobsStorage", "msg")
         queue = queue_client(azurite, "work")
@@ -105,6 +105,46 @@ def test_a_message_dequeued_more_often_than_allowed_is_poisoned_without_running(
         wait_until(lambda: "work-poison" in queue_names(azurite) and poison.peek_messages(), what="poisoned")
         wait_until(lambda: messages_left(queue) == 0, what="deleted")
     assert records(app, "work") == []
+
+
+def test_a_failure_in_a_queue_without_poison_queue_leaves_the_message_hidden_and_says_so(
+    tmp_path: Path, azurite: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As the host: no release after a failure (that would loop fast); the message waits out the hide."""
+    app = write_queue_app(tmp_path, maxDequeueCount=5)
+    queue = queue_client(azurite, "jobs-poison")
+    queue.create_queue()
+    sent = queue.send_message("private words")
+    with running_host(app, azurite):
+        wait_until(lambda: any(r.levelno == logging.ERROR and "no poison queue" in r.getMessage()
+                               for r in caplog.records), what="the failure reported")
+    assert [r["dequeue_count"] for r in records(app, "dead")] == [1]
+    assert queue.peek_messages() == [] and messages_left(queue) == 1  # hidden, not released, not deleted
+    [said] = [r.getMessage() for r in caplog.records if "no poison queue" in r.getMessage()]
+    assert f"message {sent.id} of queue jobs-poison failed on dequeue 1 (maxDequeueCount 5)" in said
+    assert "comes back in 600 s" in said
+    assert not any("private words" in r.getMessage() for r in caplog.records)
+
+
+def test_a_message_over_max_dequeue_count_without_poison_queue_is_not_run_and_reported_each_time(
+    tmp_path: Path, azurite: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = write_queue_app(tmp_path, maxDequeueCount=1)
+    queue = queue_client(azurite, "jobs-poison")
+    queue.create_queue()
+    sent = queue.send_message("private words")
+
+    def reports() -> list[str]:
+        return [r.getMessage() for r in caplog.records
+                if r.levelno == logging.ERROR and "over maxDequeueCount" in r.getMessage()]
+
+    with running_host(app, azurite, queue_visibility_seconds=1):
+        wait_until(lambda: len(reports()) >= 2, seconds=15, what="reported on each return")
+    assert [r["dequeue_count"] for r in records(app, "dead")] == [1]
+    assert messages_left(queue) == 1
+    assert f"message {sent.id} of queue jobs-poison not run: dequeue count 2 is over maxDequeueCount 1" in reports()[0]
+    assert "dequeue count 3" in reports()[1]
+    assert not any("private words" in r.getMessage() for r in caplog.records)
 
 
 def test_a_body_that_is_not_base64_is_poisoned_without_running(tmp_path: Path, azurite: Any) -> None:
