@@ -16,8 +16,10 @@
   host's QueueProcessor does: a failed message is not released (that would loop fast) but left
   hidden until the listener's hide lapses; one over ``maxDequeueCount`` is not run and left
   hidden. Each time, an error names the queue, the message id and the dequeue count.
-- ``stop()`` (the host stopping) leaves the messages in flight as they are: they come back
-  when their hide lapses.
+- ``stop()`` (the host stopping) ends polling; ``run`` then waits up to ``drain_seconds`` for the
+  running messages to finish (the host's listener waits for them too). Those still running then
+  are abandoned and made visible at once (hide 0), so a restart picks them up without waiting
+  for their hide to lapse.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ POISON_SUFFIX = "-poison"
 MAX_QUEUE_NAME = 63
 # The SDK's own retries wait 15 s and more; the listener backs off and retries on its own.
 CLIENT_OPTIONS: dict[str, Any] = {"retry_total": 0}
+# How long stop() waits for running messages before abandoning them (see docs/local-host.md).
+DRAIN_SECONDS = 30.0
 
 
 def poison_queue_name(queue_name: str) -> str | None:
@@ -78,8 +82,10 @@ class _Receipt:
 
 class QueueListener:
     def __init__(self, function: QueueFunction, options: QueuesOptions, connection_string: str,
-                 executor: Executor, visibility: ListenerVisibility) -> None:
+                 executor: Executor, visibility: ListenerVisibility, drain_seconds: float = DRAIN_SECONDS) -> None:
         self.function = function
+        self.drain_seconds = drain_seconds
+        self._stopping = asyncio.Event()
         self.options = options
         self.visibility = visibility
         self._executor = executor
@@ -92,11 +98,23 @@ class QueueListener:
             QueueClient.from_connection_string(connection_string, self._poison_name, **CLIENT_OPTIONS)
             if self._poison_name else None)
 
+    def stop(self) -> None:
+        """End polling; ``run`` then drains the running messages and returns."""
+        self._stopping.set()
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when ``stop`` comes first."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass
+
     async def run(self) -> None:
-        """Poll until cancelled (``stop``)."""
+        """Poll until ``stop`` (or cancelled), then drain."""
         queue, poison = self._queue, self._poison
         try:
             await self._poll(queue)
+            await self._drain()
         finally:
             await self._abandon_in_flight()
             await queue.close()
@@ -107,12 +125,16 @@ class QueueListener:
         backoff = PollingBackoff(self.options.max_polling_interval)
         exists = False
         said_missing = said_failing = False
-        while True:
+        while not self._stopping.is_set():
             if len(self._in_flight) > self.options.new_batch_threshold:
                 log.debug("function %s: %d in flight > newBatchThreshold %d; no poll until fewer",
                           self.function.name, len(self._in_flight), self.options.new_batch_threshold)
-            while len(self._in_flight) > self.options.new_batch_threshold:
-                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            while len(self._in_flight) > self.options.new_batch_threshold and not self._stopping.is_set():
+                stopping = asyncio.ensure_future(self._stopping.wait())
+                await asyncio.wait({*self._in_flight, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+            if self._stopping.is_set():
+                return
             try:
                 if not exists:
                     await queue.get_queue_properties()
@@ -130,26 +152,45 @@ class QueueListener:
                     log.info("function %s: queue %s does not exist yet; waiting for it",
                              self.function.name, self.function.queue_name)
                     said_missing = True
-                await asyncio.sleep(backoff.missed())
+                await self._pause(backoff.missed())
                 continue
             except (AzureError, OSError) as exc:
                 if not said_failing:
                     log.warning("function %s: polling queue %s failed (%s); backing off",
                                 self.function.name, self.function.queue_name, type(exc).__name__)
                     said_failing = True
-                await asyncio.sleep(backoff.missed())
+                await self._pause(backoff.missed())
                 continue
             if not messages:
-                await asyncio.sleep(backoff.missed())
+                await self._pause(backoff.missed())
                 continue
+            if self._stopping.is_set():  # received as the host stops: given back at once, not run
+                for message in messages:
+                    await self._release(message.id, message.pop_receipt)
+                return
             for message in messages:
                 task = asyncio.create_task(self._process(message), name=f"{self.function.name}:{message.id}")
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
-            await asyncio.sleep(backoff.found())
+            await self._pause(backoff.found())
+
+    async def _drain(self) -> None:
+        """Wait up to ``drain_seconds`` for the running messages; those left are abandoned (released)."""
+        if not self._in_flight:
+            return
+        log.info("function %s: stopping; waiting up to %g s for %d running message(s)", self.function.name,
+                 self.drain_seconds, len(self._in_flight))
+        await asyncio.wait(set(self._in_flight), timeout=self.drain_seconds)
+
+    async def _release(self, message_id: str, pop_receipt: str | None) -> None:
+        try:
+            await self._queue.update_message(message_id, pop_receipt=pop_receipt, visibility_timeout=0)
+        except (AzureError, OSError) as exc:
+            log.warning("function %s: message %s could not be made visible (%s); it comes back when its hide lapses",
+                        self.function.name, message_id, type(exc).__name__)
 
     async def _abandon_in_flight(self) -> None:
-        """The host is stopping: cancel the running messages' tasks and renewals; no delete, no update."""
+        """Cancel the messages still running; each makes its message visible again at once."""
         tasks = list(self._in_flight)
         for task in tasks:
             task.cancel()
@@ -174,6 +215,13 @@ class QueueListener:
             renewal = asyncio.create_task(self._keep_hidden(message.id, receipt, finished))
             try:
                 succeeded = await self._invoke(message, body)
+            except asyncio.CancelledError:  # abandoned as the host stops
+                finished.set()
+                await renewal
+                await self._release(message.id, receipt.value)
+                log.warning("function %s: message %s abandoned as the host stopped; visible again now",
+                            self.function.name, message.id)
+                raise
             finally:
                 # Never cancel a renewal: one on the wire has had a new pop receipt issued by the
                 # service already. Its answer is awaited, so what follows uses the latest receipt.

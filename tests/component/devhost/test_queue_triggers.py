@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -244,19 +245,47 @@ def test_a_message_finishing_while_its_renewal_is_in_flight_is_deleted_once_and_
     assert not any("storage call failed" in r.getMessage() for r in caplog.records)
 
 
-def test_stopping_the_host_leaves_a_running_message_to_reappear(tmp_path: Path, azurite: Any) -> None:
+def test_stopping_the_host_makes_a_message_still_running_after_the_drain_visible_at_once(
+    tmp_path: Path, azurite: Any,
+) -> None:
     app = write_queue_app(tmp_path)
     queue = queue_client(azurite, "held")
     queue.create_queue()
     sent = queue.send_message("interrupted")
-    with running_host(app, azurite, queue_visibility_seconds=1):
+    with running_host(app, azurite, queue_drain_seconds=0.5):  # the host's 10-minute hide
         wait_until(lambda: records(app, "held", "start"), what="started")
-    assert messages_left(queue) == 1 and records(app, "held", "end") == []
+    # abandoned after the drain: visible now, not in 10 minutes
+    assert [m.id for m in queue.peek_messages()] == [sent.id] and records(app, "held", "end") == []
     (app / "release").touch()
-    with running_host(app, azurite, queue_visibility_seconds=1):
+    with running_host(app, azurite):
         wait_until(lambda: records(app, "held", "end"), what="run again and finished")
         wait_until(lambda: messages_left(queue) == 0, what="deleted")
     assert [(r["id"], r["dequeue_count"]) for r in records(app, "held", "start")] == [(sent.id, 1), (sent.id, 2)]
+
+
+def test_stopping_the_host_waits_for_a_running_message_to_finish(
+    tmp_path: Path, azurite: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = write_queue_app(tmp_path)
+    queue = queue_client(azurite, "held")
+    queue.create_queue()
+    sent = queue.send_message("finishes during the drain")
+    caplog.set_level(logging.INFO, logger="devhost.queues")
+
+    def release_once_draining() -> None:
+        wait_until(lambda: any("waiting up to" in r.getMessage() for r in caplog.records), seconds=15,
+                   what="the drain")
+        (app / "release").touch()
+
+    host = running_host(app, azurite, queue_drain_seconds=30)
+    host.__enter__()
+    wait_until(lambda: records(app, "held", "start"), what="started")
+    releaser = threading.Thread(target=release_once_draining)
+    releaser.start()
+    host.__exit__(None, None, None)  # returns once the message is done
+    releaser.join()
+    assert records(app, "held", "end") == [{"function": "held", "event": "end", "id": sent.id}]
+    assert messages_left(queue) == 0  # finished during the drain, so deleted
 
 
 def test_a_timer_runs_on_startup_and_on_its_schedule(tmp_path: Path, azurite: Any) -> None:
