@@ -1,7 +1,7 @@
 """The devhost's non-HTTP triggers: a listener per queue-triggered function and per timer.
 
-They start with the server (the ASGI lifespan startup) and stop with it: polling ends and the
-messages in flight are left to reappear, as when the host stops. A function whose connection
+They start with the server (the ASGI lifespan startup) and stop with it: polling ends, running
+messages get up to ``drain_seconds`` to finish, and those still running are made visible again. A function whose connection
 or schedule cannot be used is logged as in error and not run; the others run, as in the host.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from devhost.functions import AppFunctions, AppLoadError, QueueFunction, TimerFunction, read_host_json
 from devhost.invocation import failure_frames
 from devhost.ncrontab import CronSchedule, ScheduleError
-from devhost.queue_listener import QueueListener
+from devhost.queue_listener import DRAIN_SECONDS, QueueListener
 from devhost.queue_options import ListenerVisibility, QueueOptionsError, QueuesOptions
 from devhost.storage_connection import ConnectionSettingError, connection_string
 from devhost.timer_listener import TimerListener
@@ -26,29 +26,32 @@ log = logging.getLogger("devhost")
 
 class BackgroundTriggers:
     def __init__(self, queue_functions: Sequence[QueueFunction], timer_functions: Sequence[TimerFunction],
-                 options: QueuesOptions, visibility: ListenerVisibility) -> None:
+                 options: QueuesOptions, visibility: ListenerVisibility,
+                 drain_seconds: float = DRAIN_SECONDS) -> None:
         self.queue_functions = list(queue_functions)
+        self.drain_seconds = drain_seconds
+        self._listeners: list[QueueListener] = []
         self.timer_functions = list(timer_functions)
         self.options = options
         self.visibility = visibility
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
-    def for_app(cls, app_dir: Path, functions: AppFunctions,
-                visibility: ListenerVisibility | None = None) -> BackgroundTriggers:
+    def for_app(cls, app_dir: Path, functions: AppFunctions, visibility: ListenerVisibility | None = None,
+                drain_seconds: float = DRAIN_SECONDS) -> BackgroundTriggers:
         """host.json's ``extensions.queues`` and ``DEVHOST_QUEUE_VISIBILITY_SECONDS`` (read now)."""
         try:
             options = QueuesOptions.from_host_json(read_host_json(app_dir))
             visibility = visibility or ListenerVisibility.from_environment()
         except QueueOptionsError as exc:
             raise AppLoadError(f"{app_dir / 'host.json'}: {exc}") from None
-        return cls(functions.queue, functions.timer, options, visibility)
+        return cls(functions.queue, functions.timer, options, visibility, drain_seconds)
 
     async def start(self, executor: Executor) -> None:
         for function in self.queue_functions:
             try:
                 listener = QueueListener(function, self.options, connection_string(function.connection), executor,
-                                         self.visibility)
+                                         self.visibility, self.drain_seconds)
             except ConnectionSettingError as exc:
                 log.error("function %s is in error and does not run: %s", function.name, exc)
                 continue
@@ -59,6 +62,7 @@ class BackgroundTriggers:
             log.info("  %s: queue %s (batchSize %d, newBatchThreshold %d, maxDequeueCount %d, %s, hide %d s)",
                      function.name, function.queue_name, self.options.batch_size, self.options.new_batch_threshold,
                      self.options.max_dequeue_count, self.options.message_encoding, self.visibility.hide_seconds)
+            self._listeners.append(listener)
             self._track(asyncio.create_task(listener.run(), name=f"queue:{function.name}"))
         for timer in self.timer_functions:
             try:
@@ -76,8 +80,12 @@ class BackgroundTriggers:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
+        listeners, self._listeners = self._listeners, []
+        for listener in listeners:
+            listener.stop()  # polling ends; each listener drains its running messages
         for task in tasks:
-            task.cancel()
+            if task.get_name().startswith("timer:"):
+                task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)  # failures were reported as they happened
 
 

@@ -5,13 +5,21 @@
   ``DEVHOST_QUEUE_VISIBILITY_SECONDS``), and polls again once no more than
   ``newBatchThreshold`` are running. An empty or failed poll backs off (queue_options.PollingBackoff).
 - Each message runs as its own task. While it runs, a timer renews the hide every half of it.
+  When the function ends, a renewal in flight is awaited (never cancelled): the service has
+  issued it a new pop receipt, and the delete or release that follows needs that one.
 - Success deletes the message. A failure makes it visible again after ``visibilityTimeout``
   while its dequeue count is below ``maxDequeueCount``; at that count it is copied to
   ``<queue>-poison`` (created on first use) and deleted. A message received with a count
   above the maximum, or whose body is not valid base64 (``messageEncoding`` base64), goes to
   the poison queue without running.
-- ``stop()`` (the host stopping) leaves the messages in flight as they are: they come back
-  when their hide lapses.
+- A queue without poison queue (a poison queue itself, or a name too long) is handled as the
+  host's QueueProcessor does: a failed message is not released (that would loop fast) but left
+  hidden until the listener's hide lapses; one over ``maxDequeueCount`` is not run and left
+  hidden. Each time, an error names the queue, the message id and the dequeue count.
+- ``stop()`` (the host stopping) ends polling; ``run`` then waits up to ``drain_seconds`` for the
+  running messages to finish (the host's listener waits for them too). Those still running then
+  are abandoned and made visible at once (hide 0), so a restart picks them up without waiting
+  for their hide to lapse.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ POISON_SUFFIX = "-poison"
 MAX_QUEUE_NAME = 63
 # The SDK's own retries wait 15 s and more; the listener backs off and retries on its own.
 CLIENT_OPTIONS: dict[str, Any] = {"retry_total": 0}
+# How long stop() waits for running messages before abandoning them (see docs/local-host.md).
+DRAIN_SECONDS = 30.0
 
 
 def poison_queue_name(queue_name: str) -> str | None:
@@ -72,8 +82,10 @@ class _Receipt:
 
 class QueueListener:
     def __init__(self, function: QueueFunction, options: QueuesOptions, connection_string: str,
-                 executor: Executor, visibility: ListenerVisibility) -> None:
+                 executor: Executor, visibility: ListenerVisibility, drain_seconds: float = DRAIN_SECONDS) -> None:
         self.function = function
+        self.drain_seconds = drain_seconds
+        self._stopping = asyncio.Event()
         self.options = options
         self.visibility = visibility
         self._executor = executor
@@ -86,11 +98,23 @@ class QueueListener:
             QueueClient.from_connection_string(connection_string, self._poison_name, **CLIENT_OPTIONS)
             if self._poison_name else None)
 
+    def stop(self) -> None:
+        """End polling; ``run`` then drains the running messages and returns."""
+        self._stopping.set()
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when ``stop`` comes first."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass
+
     async def run(self) -> None:
-        """Poll until cancelled (``stop``)."""
+        """Poll until ``stop`` (or cancelled), then drain."""
         queue, poison = self._queue, self._poison
         try:
             await self._poll(queue)
+            await self._drain()
         finally:
             await self._abandon_in_flight()
             await queue.close()
@@ -101,12 +125,16 @@ class QueueListener:
         backoff = PollingBackoff(self.options.max_polling_interval)
         exists = False
         said_missing = said_failing = False
-        while True:
+        while not self._stopping.is_set():
             if len(self._in_flight) > self.options.new_batch_threshold:
                 log.debug("function %s: %d in flight > newBatchThreshold %d; no poll until fewer",
                           self.function.name, len(self._in_flight), self.options.new_batch_threshold)
-            while len(self._in_flight) > self.options.new_batch_threshold:
-                await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+            while len(self._in_flight) > self.options.new_batch_threshold and not self._stopping.is_set():
+                stopping = asyncio.ensure_future(self._stopping.wait())
+                await asyncio.wait({*self._in_flight, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+            if self._stopping.is_set():
+                return
             try:
                 if not exists:
                     await queue.get_queue_properties()
@@ -124,26 +152,45 @@ class QueueListener:
                     log.info("function %s: queue %s does not exist yet; waiting for it",
                              self.function.name, self.function.queue_name)
                     said_missing = True
-                await asyncio.sleep(backoff.missed())
+                await self._pause(backoff.missed())
                 continue
             except (AzureError, OSError) as exc:
                 if not said_failing:
                     log.warning("function %s: polling queue %s failed (%s); backing off",
                                 self.function.name, self.function.queue_name, type(exc).__name__)
                     said_failing = True
-                await asyncio.sleep(backoff.missed())
+                await self._pause(backoff.missed())
                 continue
             if not messages:
-                await asyncio.sleep(backoff.missed())
+                await self._pause(backoff.missed())
                 continue
+            if self._stopping.is_set():  # received as the host stops: given back at once, not run
+                for message in messages:
+                    await self._release(message.id, message.pop_receipt)
+                return
             for message in messages:
                 task = asyncio.create_task(self._process(message), name=f"{self.function.name}:{message.id}")
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
-            await asyncio.sleep(backoff.found())
+            await self._pause(backoff.found())
+
+    async def _drain(self) -> None:
+        """Wait up to ``drain_seconds`` for the running messages; those left are abandoned (released)."""
+        if not self._in_flight:
+            return
+        log.info("function %s: stopping; waiting up to %g s for %d running message(s)", self.function.name,
+                 self.drain_seconds, len(self._in_flight))
+        await asyncio.wait(set(self._in_flight), timeout=self.drain_seconds)
+
+    async def _release(self, message_id: str, pop_receipt: str | None) -> None:
+        try:
+            await self._queue.update_message(message_id, pop_receipt=pop_receipt, visibility_timeout=0)
+        except (AzureError, OSError) as exc:
+            log.warning("function %s: message %s could not be made visible (%s); it comes back when its hide lapses",
+                        self.function.name, message_id, type(exc).__name__)
 
     async def _abandon_in_flight(self) -> None:
-        """The host is stopping: cancel the running messages' tasks and renewals; no delete, no update."""
+        """Cancel the messages still running; each makes its message visible again at once."""
         tasks = list(self._in_flight)
         for task in tasks:
             task.cancel()
@@ -155,23 +202,38 @@ class QueueListener:
         count = message.dequeue_count or 1
         try:
             if count > self.options.max_dequeue_count:
-                await self._to_poison(message, receipt, f"dequeued {count} times")
+                await self._to_poison(message, receipt, f"dequeued {count} times",
+                                      f"not run: dequeue count {count} is over maxDequeueCount "
+                                      f"{self.options.max_dequeue_count}")
                 return
             try:
                 body = decode_body(message.content, self.options.message_encoding)
             except UndecodableMessage as exc:
-                await self._to_poison(message, receipt, str(exc))
+                await self._to_poison(message, receipt, str(exc), f"not run: {exc} (dequeue {count})")
                 return
-            renewal = asyncio.create_task(self._keep_hidden(message.id, receipt))
+            finished = asyncio.Event()
+            renewal = asyncio.create_task(self._keep_hidden(message.id, receipt, finished))
             try:
                 succeeded = await self._invoke(message, body)
+            except asyncio.CancelledError:  # abandoned as the host stops
+                finished.set()
+                await renewal
+                await self._release(message.id, receipt.value)
+                log.warning("function %s: message %s abandoned as the host stopped; visible again now",
+                            self.function.name, message.id)
+                raise
             finally:
-                renewal.cancel()
-                await asyncio.gather(renewal, return_exceptions=True)
+                # Never cancel a renewal: one on the wire has had a new pop receipt issued by the
+                # service already. Its answer is awaited, so what follows uses the latest receipt.
+                finished.set()
+                await renewal
             if succeeded:
                 await queue.delete_message(message.id, receipt.value)
+            elif self._poison is None:  # as in the host: no release, which would loop fast; it waits out the hide
+                self._left_hidden(message, f"failed on dequeue {count} (maxDequeueCount "
+                                           f"{self.options.max_dequeue_count})")
             elif count >= self.options.max_dequeue_count:
-                await self._to_poison(message, receipt, f"failed on dequeue {count}")
+                await self._to_poison(message, receipt, f"failed on dequeue {count}", "")
             else:
                 await queue.update_message(message.id, pop_receipt=receipt.value,
                                            visibility_timeout=int(self.options.visibility_timeout))
@@ -198,12 +260,17 @@ class QueueListener:
             return False
         return True
 
-    async def _keep_hidden(self, message_id: str, receipt: _Receipt) -> None:
-        """Renew the hide every half of it; after a server error retry sooner (halved, with a floor)."""
+    async def _keep_hidden(self, message_id: str, receipt: _Receipt, finished: asyncio.Event) -> None:
+        """Renew the hide every half of it until ``finished``; after a server error retry sooner
+        (halved, with a floor). ``finished`` ends the wait between renewals, never a renewal."""
         interval = self.visibility.renew_every
         queue = self._queue
         while True:
-            await asyncio.sleep(interval)
+            try:
+                await asyncio.wait_for(finished.wait(), interval)
+                return
+            except TimeoutError:
+                pass
             try:
                 updated = await queue.update_message(message_id, pop_receipt=receipt.value,
                                                      visibility_timeout=self.visibility.hide_seconds)
@@ -222,11 +289,18 @@ class QueueListener:
             log.debug("function %s: message %s hide renewed for %d s", self.function.name, message_id,
                       self.visibility.hide_seconds)
 
-    async def _to_poison(self, message: StorageMessage, receipt: _Receipt, reason: str) -> None:
+    def _left_hidden(self, message: StorageMessage, what: str) -> None:
+        """A message of a queue without poison queue that failed or cannot run: said loudly, body withheld."""
+        log.error("function %s: message %s of queue %s %s; the queue has no poison queue (it is one, or "
+                  "<queue>-poison would pass 63 characters), so the message stays in it, hidden: it comes "
+                  "back in %d s, and after each return, until it expires or is deleted", self.function.name,
+                  message.id, self.function.queue_name, what, self.visibility.hide_seconds)
+
+    async def _to_poison(self, message: StorageMessage, receipt: _Receipt, reason: str, unpoisoned: str) -> None:
+        """Move to the poison queue; without one, leave the message hidden and say ``unpoisoned``."""
         queue, poison = self._queue, self._poison
         if poison is None:
-            log.error("function %s: message %s %s; queue %s has no poison queue, so it reappears when its hide "
-                      "lapses", self.function.name, message.id, reason, self.function.queue_name)
+            self._left_hidden(message, unpoisoned)
             return
         try:
             await poison.send_message(message.content)

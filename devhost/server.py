@@ -29,8 +29,9 @@ from devhost.functions import (
 )
 from devhost.keys import HostKeys
 from devhost.local_settings import apply_values, load_local_settings
+from devhost.queue_listener import DRAIN_SECONDS
 from devhost.queue_options import ListenerVisibility
-from tools.loopback_server import LOOPBACK, LoopbackServer
+from tools.loopback_server import LOOPBACK, STOP_TIMEOUT, LoopbackServer
 
 
 def thread_count() -> int | None:
@@ -61,7 +62,8 @@ class DevHost:
     ``app_dir`` (a test builds the app around its own composition root); ``host.json`` is
     still read from ``app_dir``. Queue and timer functions run while the host runs;
     ``queue_visibility_seconds`` shortens the listener's 10-minute hide (and its renewal) for
-    tests, as ``DEVHOST_QUEUE_VISIBILITY_SECONDS`` does.
+    tests, as ``DEVHOST_QUEUE_VISIBILITY_SECONDS`` does; ``queue_drain_seconds`` bounds how long
+    ``stop()`` waits for running queue messages (30 s) before making them visible again.
     """
 
     def __init__(
@@ -69,7 +71,9 @@ class DevHost:
         settings_file: str | Path | None = None, keys: HostKeys | Mapping[str, object] | None = None,
         max_body_bytes: int = MAX_BODY_BYTES, cors: CorsPolicy | None = None,
         function_app: FunctionRegister | None = None, queue_visibility_seconds: int | None = None,
+        queue_drain_seconds: float = DRAIN_SECONDS,
     ):
+        self._drain_seconds = queue_drain_seconds
         self.app_dir = Path(app_dir).resolve()
         self._function_app = function_app
         self._settings = dict(settings or {})
@@ -96,7 +100,7 @@ class DevHost:
                 load_functions(self.app_dir) if self._function_app is None
                 else index_functions(self._function_app, route_prefix(self.app_dir))
             )
-            background = BackgroundTriggers.for_app(self.app_dir, indexed, self._visibility)
+            background = BackgroundTriggers.for_app(self.app_dir, indexed, self._visibility, self._drain_seconds)
         except BaseException:
             self._restore()
             raise
@@ -116,7 +120,7 @@ class DevHost:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.stop()
+            self._server.stop(timeout=self._drain_seconds + STOP_TIMEOUT)
         if self._app is not None:
             self._app.close()
         self._server = self._app = None

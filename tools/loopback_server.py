@@ -101,13 +101,13 @@ class LoopbackServer:
         self._server, self._thread, self._socket, self.port = server, thread, sock, port
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         server, thread, sock = self._server, self._thread, self._socket
         self._server = self._thread = self._socket = None
         self.port = 0
         if server is not None:
             server.should_exit = True
         if thread is not None:
-            thread.join(timeout=STOP_TIMEOUT)
+            thread.join(timeout=timeout)
         if sock is not None:
             sock.close()

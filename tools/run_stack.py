@@ -97,9 +97,26 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex((LOOPBACK, port)) == 0
 
 
+def port_free(port: int) -> bool:
+    """Nothing holds ``port`` on loopback: no listener, and no client connection using it as its own
+    end (which ``port_in_use`` cannot see, and which makes a server's bind fail all the same)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
 def azurite_ports(base: int) -> tuple[int, int, int]:
-    """Blob, queue and table ports: ``base`` and the next two when all are free, else three free ports."""
-    if base and not any(port_in_use(p) for p in (base, base + 1, base + 2)):
+    """Blob, queue and table ports: ``base`` and the next two when all are free, else three free ports.
+
+    The three free ports come from the system (bind to port 0), as a test's free ports do. Linux
+    gives those odd numbers and client connections even ones, so an even port next to a free one
+    (``base + 1`` for an odd ``base``) is where a busy machine's connections land.
+    """
+    if base and all(port_free(p) for p in (base, base + 1, base + 2)):
         return base, base + 1, base + 2
     sockets = [socket.socket() for _ in range(3)]
     try:

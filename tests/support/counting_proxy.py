@@ -5,6 +5,10 @@ relays in front of Azurite's blob, queue and table ports and read :attr:`Countin
 Requests are counted by their request lines (``METHOD /path HTTP/1.1``) in the client's stream:
 at the start of a read or of a line, which holds for the storage SDKs' HTTP/1.1 traffic (one
 request at a time per connection, so each request begins a new read).
+
+:meth:`CountingRelay.hold_response` holds back the answer to one chosen request: the server has
+done the work, the client has not heard it yet. A test uses it to land something in the window
+where a request is in flight (the devhost's queue listener stopping a hide renewal, say).
 """
 
 from __future__ import annotations
@@ -19,6 +23,23 @@ from urllib.parse import urlsplit
 _REQUEST_LINE = re.compile(rb"(GET|PUT|POST|DELETE|HEAD|PATCH|MERGE|OPTIONS) \S+ HTTP/1\.1\r\n")
 
 
+class HeldResponse:
+    """The answer to the first request matching ``method`` and ``path_part``, held until :meth:`release`."""
+
+    def __init__(self, method: str, path_part: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.method, self.path_part = method, path_part
+        self.arrived = threading.Event()  # the server's answer is here, not passed on yet
+        self._loop = loop
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        self._loop.call_soon_threadsafe(self._released.set)
+
+    async def passed_on(self) -> None:
+        self.arrived.set()
+        await self._released.wait()
+
+
 class CountingRelay:
     def __init__(self, target: str) -> None:
         parts = urlsplit(target)
@@ -26,6 +47,8 @@ class CountingRelay:
         self.requests: dict[str, int] = {}
         self.url = ""
         self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._holds: list[HeldResponse] = []
 
     @property
     def total(self) -> int:
@@ -36,7 +59,23 @@ class CountingRelay:
         with self._lock:
             self.requests.clear()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: bool) -> None:
+    def hold_response(self, method: str, path_part: str) -> HeldResponse:
+        """Hold the answer to the next ``method`` request whose path contains ``path_part`` (once)."""
+        assert self._loop is not None, "the relay is not running"
+        hold = HeldResponse(method, path_part, self._loop)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
+    def _claim_hold(self, method: str, path: str) -> HeldResponse | None:
+        for hold in self._holds:
+            if hold.method == method and hold.path_part in path:
+                self._holds.remove(hold)
+                return hold
+        return None
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: bool,
+                    connection: dict[str, HeldResponse]) -> None:
         tail = b""
         try:
             while data := await reader.read(65536):
@@ -49,7 +88,12 @@ class CountingRelay:
                             if starts and match.end() > len(tail):
                                 method = match.group(1).decode()
                                 self.requests[method] = self.requests.get(method, 0) + 1
+                                hold = self._claim_hold(method, match.group(0).split(b" ")[1].decode())
+                                if hold is not None:  # set before the request goes on: its answer comes after
+                                    connection["held"] = hold
                     tail = window[-64:]
+                elif (hold := connection.pop("held", None)) is not None:
+                    await hold.passed_on()
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
@@ -59,8 +103,9 @@ class CountingRelay:
 
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         server_reader, server_writer = await asyncio.open_connection(self._host, self._port)
-        await asyncio.gather(self._pipe(client_reader, server_writer, True),
-                             self._pipe(server_reader, client_writer, False))
+        connection: dict[str, HeldResponse] = {}
+        await asyncio.gather(self._pipe(client_reader, server_writer, True, connection),
+                             self._pipe(server_reader, client_writer, False, connection))
 
 
 @contextmanager
@@ -73,6 +118,7 @@ def counting_relays(*targets: str) -> Iterator[list[CountingRelay]]:
 
     async def start() -> None:
         for relay in relays:
+            relay._loop = asyncio.get_running_loop()
             server = await asyncio.start_server(relay._serve, "127.0.0.1", 0)
             port = server.sockets[0].getsockname()[1]
             relay.url = f"http://127.0.0.1:{port}{relay._path}"

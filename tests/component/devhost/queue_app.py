@@ -7,6 +7,8 @@ invocations without reaching into the app's module:
   raises when the body is ``fail``;
 - ``held`` (async, queue ``held``, connection ``JobsStorage``) records its start, then waits
   until the test creates the file ``release`` in the app folder, and records its end;
+- ``dead`` (sync, queue ``jobs-poison``, a poison queue itself: it has none of its own) records
+  the message and always raises;
 - ``tick`` (timer, only when ``QUEUE_APP_TIMER`` holds a schedule; runs on startup) records
   each run and ``past_due``.
 
@@ -32,7 +34,7 @@ import azure.functions as func
 app = func.FunctionApp()
 HERE = Path(__file__).parent
 lock = threading.Lock()
-running = {"work": 0, "held": 0}
+running = {"work": 0, "held": 0, "dead": 0}
 
 
 def record(**fields):
@@ -63,6 +65,13 @@ def work(msg: func.QueueMessage) -> None:
             raise RuntimeError("asked to fail")
     finally:
         leave("work")
+
+
+@app.queue_trigger(arg_name="msg", queue_name="jobs-poison", connection="AzureWebJobsStorage")
+def dead(msg: func.QueueMessage) -> None:
+    enter("dead", msg)
+    leave("dead")
+    raise RuntimeError("always fails")
 
 
 @app.queue_trigger(arg_name="msg", queue_name="held", connection="JobsStorage")

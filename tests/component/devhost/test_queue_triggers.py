@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64E
 
 from devhost import DevHost
 from tests.component.devhost.queue_app import records, write_queue_app
+from tests.support.counting_proxy import counting_relays
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.usefixtures("azurite")
@@ -44,7 +46,7 @@ def messages_left(queue: QueueClient) -> int:
 def test_a_message_is_delivered_to_a_sync_function_and_deleted(tmp_path: Path, azurite: Any) -> None:
     app = write_queue_app(tmp_path)
     with running_host(app, azurite) as host:
-        assert sorted(f.name for f in host.queue_functions) == ["held", "work"]
+        assert sorted(f.name for f in host.queue_functions) == ["dead", "held", "work"]
         work = next(f for f in host.queue_functions if f.name == "work")
         assert (work.queue_name, work.connection, work.trigger_arg) == ("work", "AzureWebJobsStorage", "msg")
         queue = queue_client(azurite, "work")
@@ -104,6 +106,46 @@ def test_a_message_dequeued_more_often_than_allowed_is_poisoned_without_running(
         wait_until(lambda: "work-poison" in queue_names(azurite) and poison.peek_messages(), what="poisoned")
         wait_until(lambda: messages_left(queue) == 0, what="deleted")
     assert records(app, "work") == []
+
+
+def test_a_failure_in_a_queue_without_poison_queue_leaves_the_message_hidden_and_says_so(
+    tmp_path: Path, azurite: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As the host: no release after a failure (that would loop fast); the message waits out the hide."""
+    app = write_queue_app(tmp_path, maxDequeueCount=5)
+    queue = queue_client(azurite, "jobs-poison")
+    queue.create_queue()
+    sent = queue.send_message("private words")
+    with running_host(app, azurite):
+        wait_until(lambda: any(r.levelno == logging.ERROR and "no poison queue" in r.getMessage()
+                               for r in caplog.records), what="the failure reported")
+    assert [r["dequeue_count"] for r in records(app, "dead")] == [1]
+    assert queue.peek_messages() == [] and messages_left(queue) == 1  # hidden, not released, not deleted
+    [said] = [r.getMessage() for r in caplog.records if "no poison queue" in r.getMessage()]
+    assert f"message {sent.id} of queue jobs-poison failed on dequeue 1 (maxDequeueCount 5)" in said
+    assert "comes back in 600 s" in said
+    assert not any("private words" in r.getMessage() for r in caplog.records)
+
+
+def test_a_message_over_max_dequeue_count_without_poison_queue_is_not_run_and_reported_each_time(
+    tmp_path: Path, azurite: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = write_queue_app(tmp_path, maxDequeueCount=1)
+    queue = queue_client(azurite, "jobs-poison")
+    queue.create_queue()
+    sent = queue.send_message("private words")
+
+    def reports() -> list[str]:
+        return [r.getMessage() for r in caplog.records
+                if r.levelno == logging.ERROR and "over maxDequeueCount" in r.getMessage()]
+
+    with running_host(app, azurite, queue_visibility_seconds=1):
+        wait_until(lambda: len(reports()) >= 2, seconds=15, what="reported on each return")
+    assert [r["dequeue_count"] for r in records(app, "dead")] == [1]
+    assert messages_left(queue) == 1
+    assert f"message {sent.id} of queue jobs-poison not run: dequeue count 2 is over maxDequeueCount 1" in reports()[0]
+    assert "dequeue count 3" in reports()[1]
+    assert not any("private words" in r.getMessage() for r in caplog.records)
 
 
 def test_a_body_that_is_not_base64_is_poisoned_without_running(tmp_path: Path, azurite: Any) -> None:
@@ -175,19 +217,75 @@ def test_a_message_running_past_its_hide_is_renewed_not_run_twice(
     assert [(r["id"], r["dequeue_count"]) for r in records(app, "held", "start")] == [(sent.id, 1)]
 
 
-def test_stopping_the_host_leaves_a_running_message_to_reappear(tmp_path: Path, azurite: Any) -> None:
+def test_a_message_finishing_while_its_renewal_is_in_flight_is_deleted_once_and_run_once(
+    tmp_path: Path, azurite: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The function ends while a hide renewal is on the wire: the service has already issued a new
+    pop receipt. The listener waits for that answer and deletes with the new receipt; stopping the
+    renewal by cancelling it would delete with the old one, fail, and run the message again."""
+    app = write_queue_app(tmp_path)
+    queue = queue_client(azurite, "held")
+    queue.create_queue()
+    sent = queue.send_message("finishes mid-renewal")
+    with counting_relays(azurite.queue_endpoint) as [relay]:
+        # only the held function's connection (JobsStorage) goes through the relay
+        relayed = azurite.connection_string.replace(azurite.queue_endpoint, relay.url)
+        renewal = relay.hold_response("PUT", "/held/messages/")
+        # an 8 s hide, renewed after 4 s: the renewal's new hide outlasts the test's steps below
+        with running_host(app, azurite, settings={"JobsStorage": relayed}, queue_visibility_seconds=8):
+            wait_until(lambda: records(app, "held", "start"), what="started")
+            wait_until(renewal.arrived.is_set, seconds=15, what="a renewal answered by Azurite, the answer held back")
+            (app / "release").touch()
+            wait_until(lambda: records(app, "held", "end"), what="the function finished")
+            renewal.release()
+            wait_until(lambda: messages_left(queue) == 0, seconds=20, what="the message deleted")
+        deletes = relay.requests.get("DELETE", 0)
+    assert [(r["id"], r["dequeue_count"]) for r in records(app, "held", "start")] == [(sent.id, 1)]
+    assert deletes == 1
+    assert not any("storage call failed" in r.getMessage() for r in caplog.records)
+
+
+def test_stopping_the_host_makes_a_message_still_running_after_the_drain_visible_at_once(
+    tmp_path: Path, azurite: Any,
+) -> None:
     app = write_queue_app(tmp_path)
     queue = queue_client(azurite, "held")
     queue.create_queue()
     sent = queue.send_message("interrupted")
-    with running_host(app, azurite, queue_visibility_seconds=1):
+    with running_host(app, azurite, queue_drain_seconds=0.5):  # the host's 10-minute hide
         wait_until(lambda: records(app, "held", "start"), what="started")
-    assert messages_left(queue) == 1 and records(app, "held", "end") == []
+    # abandoned after the drain: visible now, not in 10 minutes
+    assert [m.id for m in queue.peek_messages()] == [sent.id] and records(app, "held", "end") == []
     (app / "release").touch()
-    with running_host(app, azurite, queue_visibility_seconds=1):
+    with running_host(app, azurite):
         wait_until(lambda: records(app, "held", "end"), what="run again and finished")
         wait_until(lambda: messages_left(queue) == 0, what="deleted")
     assert [(r["id"], r["dequeue_count"]) for r in records(app, "held", "start")] == [(sent.id, 1), (sent.id, 2)]
+
+
+def test_stopping_the_host_waits_for_a_running_message_to_finish(
+    tmp_path: Path, azurite: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = write_queue_app(tmp_path)
+    queue = queue_client(azurite, "held")
+    queue.create_queue()
+    sent = queue.send_message("finishes during the drain")
+    caplog.set_level(logging.INFO, logger="devhost.queues")
+
+    def release_once_draining() -> None:
+        wait_until(lambda: any("waiting up to" in r.getMessage() for r in caplog.records), seconds=15,
+                   what="the drain")
+        (app / "release").touch()
+
+    host = running_host(app, azurite, queue_drain_seconds=30)
+    host.__enter__()
+    wait_until(lambda: records(app, "held", "start"), what="started")
+    releaser = threading.Thread(target=release_once_draining)
+    releaser.start()
+    host.__exit__(None, None, None)  # returns once the message is done
+    releaser.join()
+    assert records(app, "held", "end") == [{"function": "held", "event": "end", "id": sent.id}]
+    assert messages_left(queue) == 0  # finished during the drain, so deleted
 
 
 def test_a_timer_runs_on_startup_and_on_its_schedule(tmp_path: Path, azurite: Any) -> None:

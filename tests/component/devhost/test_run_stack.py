@@ -54,6 +54,18 @@ def test_the_app_points_at_the_stack_and_reaches_dataverse_with_its_managed_iden
     assert keyed.env["SESSION_AUTH"] == "key" and "ENTRA_CLIENT_ID" not in keyed.env
 
 
+def test_azurite_never_gets_a_port_a_client_connection_holds():
+    """A client's end of a connection is invisible to a connect probe, yet Azurite could not bind it."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server, \
+            socket.create_connection(server.getsockname()) as client:
+        held = client.getsockname()[1]  # an even port on Linux, next to the odd ones free_port() gives
+        assert not run_stack.port_in_use(held)
+        assert held not in run_stack.azurite_ports(held - 1)
+        assert held not in run_stack.azurite_ports(held)
+
+
 def read_until(process: subprocess.Popen, marker: str) -> str:
     """The stack's output up to the first line containing ``marker`` (or all of it, should it stop)."""
     assert process.stdout is not None
@@ -67,18 +79,22 @@ def read_until(process: subprocess.Popen, marker: str) -> str:
 
 def start_stack(tmp_path, *options: str) -> tuple[subprocess.Popen, dict[str, int]]:
     ports = {"--port": free_port(), "--dataverse-port": free_port(), "--booking-port": free_port(),
-             "--identity-port": free_port(), "--azurite-port": free_port()}
+             "--identity-port": free_port()}
+    # Azurite's three ports are picked by run_stack (0): a free port's neighbour is not free for long
+    # on a busy machine (client connections take even ports, free ones are odd).
     argv = [sys.executable, str(ROOT / "tools" / "run_stack.py"), "--settings", str(tmp_path / "local.settings.json"),
-            "--run-dir", str(tmp_path / "run"), *[str(x) for pair in ports.items() for x in pair], *options]
+            "--run-dir", str(tmp_path / "run"), *[str(x) for pair in ports.items() for x in pair],
+            "--azurite-port", "0", *options]
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     return process, ports
 
 
-def stop_stack(process: subprocess.Popen, stop_signal: int, ports: dict[str, int]) -> str:
+def stop_stack(process: subprocess.Popen, stop_signal: int, ports: dict[str, int], printed: str = "") -> str:
+    """Stop the stack; ``printed``: what was read from it already, shown should it have ended on its own."""
     process.send_signal(stop_signal)
     output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
+    assert process.returncode == 0, printed + output
     for port in ports.values():
         assert not run_stack.port_in_use(port), f"port {port} still served after {signal.Signals(stop_signal).name}"
     return output
@@ -98,6 +114,7 @@ def test_the_stack_serves_entra_users_and_reaches_dataverse_as_its_managed_ident
     dataverse = f"http://127.0.0.1:{ports['--dataverse-port']}"
     identity = f"https://127.0.0.1:{ports['--identity-port']}"
     ca_path = tmp_path / "run" / "identity" / "ca.pem"
+    printed = ""
     try:
         printed = read_until(process, "Import a WEM schedule")
         health = loopback.get(f"{app}/api/health")
@@ -121,7 +138,7 @@ def test_the_stack_serves_entra_users_and_reaches_dataverse_as_its_managed_ident
                                  headers={"x-functions-key": key, "content-type": "application/json"})
         as_app_after = loopback.get(f"{dataverse}/_emulator/count", params={"caller": application_user}).json()
     finally:
-        output = printed + stop_stack(process, signal.SIGINT, ports)
+        output = printed + stop_stack(process, signal.SIGINT, ports, printed)
     assert f"Entra ID stand-in {identity}/_identity/" in output and str(ca_path) in output
     assert owner_lead.stdout.strip().endswith("201"), owner_lead.stdout + owner_lead.stderr
     assert "sessionId" in owner_lead.stdout
