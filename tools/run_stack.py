@@ -60,6 +60,7 @@ class Service:
     process: subprocess.Popen[bytes] | None = None
     ca_path: Path | None = None  # https with this CA when set
     also_ports: tuple[int, ...] = ()  # further ports that must answer before the service is ready
+    stop_seconds: float = 5  # how long a Ctrl-C may take before SIGTERM
 
     @property
     def url(self) -> str:
@@ -213,7 +214,10 @@ def services(args: argparse.Namespace, values: dict[str, str]) -> list[Service]:
         Service("Azurite", azurite, blob_port, "/", {"AZURITE_ACCOUNTS": ""}, also_ports=(queue_port, table_port)),
         Service("devhost", [python, "-m", "devhost", "--port", str(args.port), "--app-dir", str(ROOT),
                             "--settings", str(args.settings), "--keys", str(args.run_dir / "keys.json")],
-                args.port, "/api/health", app_env),
+                args.port, "/api/health", app_env,
+                # Ctrl-C lets running queue messages finish: the devhost drains up to 30 s
+                # (devhost/queue_listener.py DRAIN_SECONDS), then gives the rest back to the queue.
+                stop_seconds=40),
     ]
 
 
@@ -246,7 +250,7 @@ def stop_all(started: list[Service]) -> None:
             continue
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=5)
+            process.wait(timeout=service.stop_seconds)
         except subprocess.TimeoutExpired:
             process.terminate()
             try:
