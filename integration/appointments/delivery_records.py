@@ -14,8 +14,9 @@ Table ``webhookdeliveries``, one entity per applied delivery:
 - ``appointment``, ``regardingEntity``, ``regardingId``: what the first answer said;
 - ``result`` (created/updated/unchanged/stale), ``appliedAt`` and ``expiresAt`` = appliedAt + 72 h.
 
-Table storage has no time-to-live: :func:`purge_expired` deletes the rows past ``expiresAt``,
-run hourly by ``background/housekeeping.py``; the pure part is :func:`expired`.
+Table storage has no time-to-live: :func:`purge_expired` deletes the rows past ``expiresAt``
+(each only if unchanged since the purge read it), run hourly by ``background/housekeeping.py``;
+the pure part is :func:`expired`.
 """
 
 from __future__ import annotations
@@ -26,15 +27,17 @@ from collections.abc import Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from integration.appointments.appointment_record import CustomerRef
 
 if TYPE_CHECKING:
     from integration.appointments.sync import SyncOutcome
     from storage_client import StorageAccount
+    from storage_client.account import Entity
 
 log = logging.getLogger("integration.appointments")
+E = TypeVar("E", bound=Mapping[str, Any])
 
 TABLE = "webhookdeliveries"
 RETENTION = timedelta(hours=72)
@@ -88,12 +91,9 @@ def parse_record(entity: Mapping[str, Any]) -> DeliveryRecord | None:
                           applied_at, expires_at)
 
 
-def expired(entities: Iterable[Mapping[str, Any]], now: datetime) -> list[tuple[str, str]]:
-    """Keys of the entities whose ``expiresAt`` is before ``now`` (pure); rows without one are left alone."""
-    return [
-        (entity["PartitionKey"], entity["RowKey"]) for entity in entities
-        if isinstance(entity.get("expiresAt"), datetime) and entity["expiresAt"] < now
-    ]
+def expired(entities: Iterable[E], now: datetime) -> list[E]:
+    """The entities whose ``expiresAt`` is before ``now`` (pure); rows without one are left alone."""
+    return [entity for entity in entities if isinstance(entity.get("expiresAt"), datetime) and entity["expiresAt"] < now]
 
 
 class DeliveryRecords:
@@ -127,19 +127,44 @@ class DeliveryRecords:
 
 
 async def purge_expired(storage: StorageAccount, now: datetime, limit: int = PURGE_BATCH_LIMIT) -> int:
-    """Delete up to ``limit`` delivery records past ``expiresAt``; the number deleted."""
+    """Delete up to ``limit`` delivery records past ``expiresAt``; the number deleted.
+
+    Each delete is conditional on the ETag the query returned: a row written again between the
+    query and the delete (an expired id delivered again) has a fresh ``expiresAt`` and is kept
+    (412); one already gone (404) is no error.
+    """
+    return await delete_expired(storage, await expired_candidates(storage, now, limit), now)
+
+
+async def expired_candidates(storage: StorageAccount, now: datetime, limit: int = PURGE_BATCH_LIMIT) -> list[Entity]:
+    """Up to ``limit`` rows past ``expiresAt`` as the query reads them (keys, ``expiresAt``, ETag)."""
     table = storage.table(TABLE)
     await table.ensure()
-    candidates = []
+    candidates: list[Entity] = []
     query = table.query("expiresAt lt @now", select=["PartitionKey", "RowKey", "expiresAt"], parameters={"now": now})
     async with aclosing(query) as rows:
         async for entity in rows:
             candidates.append(entity)
             if len(candidates) >= limit:
                 break
-    keys = expired(candidates, now)
-    for partition, row in keys:
-        await table.delete(partition, row)
-    if keys:
-        log.info("purged %d webhook delivery records past their %d h retention", len(keys), RETENTION // timedelta(hours=1))
-    return len(keys)
+    return candidates
+
+
+async def delete_expired(storage: StorageAccount, candidates: Iterable[Entity], now: datetime) -> int:
+    """Delete those of ``candidates`` (as a query read them, with their ETags) past ``expiresAt``,
+    each only if unchanged since; the number deleted."""
+    from storage_client.errors import ChangedSinceRead
+
+    table = storage.table(TABLE)
+    deleted = kept = 0
+    for entity in expired(candidates, now):
+        try:
+            await table.delete(entity["PartitionKey"], entity["RowKey"], etag=entity.etag)
+        except ChangedSinceRead:
+            kept += 1  # written again since the query: a fresh expiresAt, not expired any more
+            continue
+        deleted += 1
+    if deleted or kept:
+        log.info("purged %d webhook delivery rows past their %d h retention (%d written again since read, kept)",
+                 deleted, RETENTION // timedelta(hours=1), kept)
+    return deleted

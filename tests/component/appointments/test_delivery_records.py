@@ -19,7 +19,9 @@ from integration.appointments.delivery_records import (
     RETENTION,
     TABLE,
     DeliveryRecords,
+    delete_expired,
     expired,
+    expired_candidates,
     purge_expired,
     record_key,
 )
@@ -141,7 +143,33 @@ def test_expired_is_decided_by_expires_at_alone() -> None:
         {"PartitionKey": "b", "RowKey": "future", "expiresAt": now + timedelta(hours=1)},
         {"PartitionKey": "b", "RowKey": "unreadable", "expiresAt": "yesterday"},
     ]
-    assert expired(rows, now) == [("a", "past")]
+    assert expired(rows, now) == [rows[0]]
+
+
+async def test_the_purge_keeps_a_row_written_again_after_its_query(azurite: Any) -> None:
+    """An expired id delivered again between the purge's query and its delete gets a fresh
+    expiresAt; the delete, conditional on the ETag the query read, must spare it."""
+    from storage_client import StorageAccount, storage_connection
+
+    now = datetime.now(timezone.utc)
+    outcome = SyncOutcome("updated", "0f8fad5b-d9cb-469f-a165-70867728950e",
+                          CustomerRef("contact", "7c9e6679-7425-40de-944b-e07fc1f90ae7"))
+    storage = StorageAccount(storage_connection({"AzureWebJobsStorage": azurite.connection_string}))
+    try:
+        records = DeliveryRecords(storage)
+        await records.add("msg_again", outcome, now - RETENTION - timedelta(minutes=5))
+        await records.add("msg_gone", outcome, now - RETENTION - timedelta(minutes=5))
+
+        candidates = await expired_candidates(storage, now)
+        assert len(candidates) == 2
+        await records.add("msg_again", outcome, now)  # delivered again: the expired record is written afresh
+
+        assert await delete_expired(storage, candidates, now) == 1
+        assert [r["RowKey"] for r in stored_records(azurite)] == [record_key("msg_again")[1]]
+        assert await purge_expired(storage, now) == 0
+        assert await records.find("msg_again", now) is not None
+    finally:
+        await storage.aclose()
 
 
 async def test_storage_down_is_503_with_retry_after_and_dataverse_untouched(
