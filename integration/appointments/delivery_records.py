@@ -14,22 +14,35 @@ Table ``webhookdeliveries``, one entity per applied delivery:
 - ``appointment``, ``regardingEntity``, ``regardingId``: what the first answer said;
 - ``result`` (created/updated/unchanged/stale), ``appliedAt`` and ``expiresAt`` = appliedAt + 72 h.
 
+The same table holds one **appointment marker** per booking-system appointment
+(:class:`AppointmentMarkers`): the newest event ``updatedAt`` this app has *started* to apply
+for it, written (ETag-guarded, only ever forward) before Dataverse is written. The record alone
+cannot stop an older event whose own record was never written (its insert failed after applying,
+503, and the sender retried after a newer event was applied): the marker answers that one
+``stale``. Marker entities:
+
+- ``RowKey``: the appointment's Dataverse row id (:func:`integration.appointments.keys.appointment_row_id`,
+  a GUID); ``PartitionKey``: ``appointment-`` and its first two hex digits;
+- ``updatedAt``: the event's ``updatedAt`` as fixed-width UTC text (as the version column holds it);
+- ``expiresAt``: the last forward move + 72 h.
+
 Table storage has no time-to-live: :func:`purge_expired` deletes the rows past ``expiresAt``
-(each only if unchanged since the purge read it), run hourly by ``background/housekeeping.py``;
-the pure part is :func:`expired`.
+(records and markers alike, each only if unchanged since the purge read it), run hourly by
+``background/housekeeping.py``; the pure part is :func:`expired`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from integration.appointments.appointment_record import CustomerRef
+from integration.appointments.appointment_record import CustomerRef, version_text
+from integration.errors import UpstreamUnavailable
 
 if TYPE_CHECKING:
     from integration.appointments.sync import SyncOutcome
@@ -46,6 +59,8 @@ longer than webhook senders commonly keep retrying one delivery (about a day), w
 sender's own outage over a weekend. Rows live 72-73 hours: the purge runs hourly."""
 PURGE_BATCH_LIMIT = 10_000
 """At most this many rows deleted per purge run (each is one storage transaction); the rest next hour."""
+MARKER_ATTEMPTS = 5
+"""Reads and conditional writes of one marker before giving up (503) under concurrent deliveries."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,30 @@ def expired(entities: Iterable[E], now: datetime) -> list[E]:
     return [entity for entity in entities if isinstance(entity.get("expiresAt"), datetime) and entity["expiresAt"] < now]
 
 
+def marker_key(row_id: str) -> tuple[str, str]:
+    """``(PartitionKey, RowKey)`` of an appointment's marker (its Dataverse row id, a GUID)."""
+    return f"appointment-{row_id[:2]}", row_id
+
+
+def marker_entity(row_id: str, version: str, now: datetime) -> dict[str, Any]:
+    partition, row = marker_key(row_id)
+    return {"PartitionKey": partition, "RowKey": row, "updatedAt": version,
+            "expiresAt": now.astimezone(timezone.utc) + RETENTION}
+
+
+def marker_version(entity: Mapping[str, Any]) -> str | None:
+    """The fixed-width ``updatedAt`` text of a stored marker; ``None`` for one this code cannot
+    read (then it is treated as absent and overwritten)."""
+    value = entity.get("updatedAt")
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if parsed.tzinfo is not None and version_text(parsed) == value else None
+
+
 class DeliveryRecords:
     """The ``webhookdeliveries`` table of the app's storage account."""
 
@@ -126,12 +165,54 @@ class DeliveryRecords:
                 await self._table.upsert(entity)
 
 
+class AppointmentMarkers:
+    """The appointment markers in the ``webhookdeliveries`` table: the newest ``updatedAt`` started per appointment."""
+
+    def __init__(self, storage: StorageAccount, clock: Callable[[], datetime] | None = None) -> None:
+        self._table = storage.table(TABLE)
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+
+    async def claim(self, row_id: str, updated_at: datetime) -> bool:
+        """Move the appointment's marker forward to ``updated_at`` before its event is applied.
+
+        ``True``: the event may be applied (the marker was absent, unreadable, older or equal, and
+        now holds ``updated_at``: an equal one is a retry of the same event, or an event of the same
+        instant, and is applied as the version column would). ``False``: an event with a later
+        ``updatedAt`` was started; the marker is left as it is. Every write is conditional (insert,
+        or update with the ETag read), so two deliveries racing for one appointment cannot move
+        the marker backwards: the loser reads again and decides again.
+        """
+        from storage_client.errors import AlreadyExists, ChangedSinceRead
+
+        version = version_text(updated_at)
+        await self._table.ensure()
+        for _ in range(MARKER_ATTEMPTS):
+            entity = await self._table.get(*marker_key(row_id))
+            current = None if entity is None else marker_version(entity)
+            if current is not None and current > version:
+                return False
+            if current == version:
+                return True
+            fresh = marker_entity(row_id, version, self._clock())
+            try:
+                if entity is None:
+                    await self._table.insert(fresh)
+                else:
+                    await self._table.update(fresh, entity.etag)
+            except (AlreadyExists, ChangedSinceRead):
+                continue  # another delivery of this appointment wrote it first: read again
+            return True
+        raise UpstreamUnavailable(f"The marker of appointment {row_id} kept changing under concurrent deliveries.",
+                                  seconds=2)
+
+
 async def purge_expired(storage: StorageAccount, now: datetime, limit: int = PURGE_BATCH_LIMIT) -> int:
-    """Delete up to ``limit`` delivery records past ``expiresAt``; the number deleted.
+    """Delete up to ``limit`` rows (delivery records and appointment markers) past ``expiresAt``;
+    the number deleted.
 
     Each delete is conditional on the ETag the query returned: a row written again between the
-    query and the delete (an expired id delivered again) has a fresh ``expiresAt`` and is kept
-    (412); one already gone (404) is no error.
+    query and the delete (an expired id delivered again, a marker moved forward) has a fresh
+    ``expiresAt`` and is kept (412); one already gone (404) is no error.
     """
     return await delete_expired(storage, await expired_candidates(storage, now, limit), now)
 

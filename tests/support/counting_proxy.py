@@ -5,6 +5,11 @@ relays in front of Azurite's blob, queue and table ports and read :attr:`Countin
 Requests are counted by their request lines (``METHOD /path HTTP/1.1``) in the client's stream:
 at the start of a read or of a line, which holds for the storage SDKs' HTTP/1.1 traffic (one
 request at a time per connection, so each request begins a new read).
+
+A relay can also refuse requests, for a storage outage that hits exactly the requests a test
+names: while :attr:`CountingRelay.refuse` answers true for a request's method and path, that
+request is not forwarded and its connection is dropped (the client sees a reset, as when the
+account is unreachable). Refused requests are counted in :attr:`CountingRelay.refused`.
 """
 
 from __future__ import annotations
@@ -12,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-_REQUEST_LINE = re.compile(rb"(GET|PUT|POST|DELETE|HEAD|PATCH|MERGE|OPTIONS) \S+ HTTP/1\.1\r\n")
+_REQUEST_LINE = re.compile(rb"(GET|PUT|POST|DELETE|HEAD|PATCH|MERGE|OPTIONS) (\S+) HTTP/1\.1\r\n")
 
 
 class CountingRelay:
@@ -24,6 +29,9 @@ class CountingRelay:
         parts = urlsplit(target)
         self._host, self._port, self._path = parts.hostname or "127.0.0.1", parts.port, parts.path
         self.requests: dict[str, int] = {}
+        self.refuse: Callable[[str, str], bool] | None = None
+        """Called with each request's method and path (in the relay's thread): true drops it."""
+        self.refused = 0
         self.url = ""
         self._lock = threading.Lock()
 
@@ -36,20 +44,33 @@ class CountingRelay:
         with self._lock:
             self.requests.clear()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: bool) -> None:
+    def _count(self, tail: bytes, data: bytes) -> bool:
+        """Count the requests that start in ``data``; true when one of them is refused."""
+        window = tail + data
+        refused = False
+        with self._lock:
+            for match in _REQUEST_LINE.finditer(window):
+                # a request starts a read (after a body, which need not end in CRLF) or a line
+                starts = match.start() in (0, len(tail)) or window[match.start() - 2:match.start()] == b"\r\n"
+                if starts and match.end() > len(tail):
+                    method, path = match.group(1).decode(), match.group(2).decode("latin-1")
+                    self.requests[method] = self.requests.get(method, 0) + 1
+                    if self.refuse is not None and self.refuse(method, path):
+                        self.refused += 1
+                        refused = True
+        return refused
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    client: asyncio.StreamWriter | None) -> None:
+        """Copy ``reader`` to ``writer``; counting requests when ``client`` (the client's side) is given."""
         tail = b""
         try:
             while data := await reader.read(65536):
-                if count:
-                    window = tail + data
-                    with self._lock:
-                        for match in _REQUEST_LINE.finditer(window):
-                            # a request starts a read (after a body, which need not end in CRLF) or a line
-                            starts = match.start() in (0, len(tail)) or window[match.start() - 2:match.start()] == b"\r\n"
-                            if starts and match.end() > len(tail):
-                                method = match.group(1).decode()
-                                self.requests[method] = self.requests.get(method, 0) + 1
-                    tail = window[-64:]
+                if client is not None:
+                    if self._count(tail, data):
+                        client.transport.abort()  # the refused request goes nowhere; the client sees a reset
+                        return
+                    tail = (tail + data)[-64:]
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
@@ -59,8 +80,8 @@ class CountingRelay:
 
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         server_reader, server_writer = await asyncio.open_connection(self._host, self._port)
-        await asyncio.gather(self._pipe(client_reader, server_writer, True),
-                             self._pipe(server_reader, client_writer, False))
+        await asyncio.gather(self._pipe(client_reader, server_writer, client_writer),
+                             self._pipe(server_reader, client_writer, None))
 
 
 @contextmanager
