@@ -1,6 +1,6 @@
-"""Hourly housekeeping in the storage account: delete webhook delivery records past their
-retention (docs/storage.md). Table storage has no time-to-live, so this timer is what keeps the
-table at about three days of deliveries.
+"""Hourly housekeeping in the storage account: delete webhook delivery records and appointment
+markers past their retention (docs/storage.md). Table storage has no time-to-live, so this timer
+is what keeps the table at about three days of deliveries.
 
 Minute 17 of every hour (NCRONTAB with seconds), off the top of the hour when other jobs start;
 not on start-up, so a restart loop cannot multiply the work. The host runs a timer function on
@@ -33,7 +33,7 @@ def blueprint(root: CompositionRoot) -> func.Blueprint:
 
 
 async def purge(root: CompositionRoot) -> int:
-    """One purge run with ``root``'s storage account; the number of records deleted (0 without storage)."""
+    """One purge run with ``root``'s storage account; the number of rows deleted (0 without storage)."""
     from datetime import datetime, timezone
 
     from integration.appointments.delivery_records import purge_expired
@@ -43,5 +43,5 @@ async def purge(root: CompositionRoot) -> int:
     if storage is None:
         return 0
     removed = await purge_expired(storage, datetime.now(timezone.utc))
-    log.info("housekeeping: %d expired webhook delivery records deleted", removed)
+    log.info("housekeeping: %d expired webhook delivery records and appointment markers deleted", removed)
     return removed

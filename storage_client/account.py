@@ -328,9 +328,14 @@ class Table:
         written = await self._run("update entity", merge)
         return Entity(entity, written["etag"])
 
-    async def delete(self, partition: str, row: str) -> None:
-        """Delete the entity; an absent one is no error."""
-        await self._run("delete entity", lambda: self._client.delete_entity(partition, row))
+    async def delete(self, partition: str, row: str, *, etag: str | None = None) -> None:
+        """Delete the entity; an absent one is no error. With ``etag``, only if the entity is
+        unchanged since it was read (``If-Match``); else :class:`ChangedSinceRead`."""
+        from azure.core import MatchConditions
+
+        condition = MatchConditions.IfNotModified if etag else MatchConditions.Unconditionally
+        await self._run("delete entity",
+                        lambda: self._client.delete_entity(partition, row, etag=etag, match_condition=condition))
 
     async def query(
         self, filter: str, *, select: list[str] | None = None, parameters: dict[str, Any] | None = None

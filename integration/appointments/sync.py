@@ -5,13 +5,22 @@ Read once (one ``$batch``), decide, write once. Every write is conditional on wh
 makes the write fail with 412 and this flow simply reads and decides again. The writes of
 one event go in one changeset: Dataverse applies all of them or none, so an outage never
 leaves a half-written appointment behind.
+
+With an ``order`` guard (the appointment markers of :mod:`integration.appointments.delivery_records`,
+when the app has storage), every attempt claims the event's ``updatedAt`` after reading the row and
+before writing anything: an event older than one already started for the appointment is ``stale``
+whenever Dataverse holds the appointment. Claiming after the read is what makes this hold under
+races: a newer event claims before it writes, so a reader that sees its write also sees its
+claim, and a reader that does not see it writes conditionally on the row it read and, after the
+412, reads and claims again.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from dataverse import request_builders
 from dataverse.batch import ChangeSet
@@ -42,6 +51,12 @@ MAX_ATTEMPTS = 5
 Result = Literal["created", "updated", "unchanged", "stale"]
 
 
+class OrderGuard(Protocol):
+    async def claim(self, row_id: str, updated_at: datetime) -> bool:
+        """Record that an event with ``updated_at`` is being applied; ``False`` if a newer one was started."""
+        ...
+
+
 @dataclass(frozen=True)
 class SyncOutcome:
     result: Result
@@ -53,16 +68,22 @@ class SyncOutcome:
 
 
 async def sync_appointment(
-    client: "DataverseClient", data: AppointmentData, *, source: str, version_column: str | None, creation: bool = False
+    client: "DataverseClient", data: AppointmentData, *, source: str, version_column: str | None, creation: bool = False,
+    order: OrderGuard | None = None,
 ) -> SyncOutcome:
     """Apply one event. ``creation`` marks an ``appointment.created`` event: without a version
     column it is the one event known to be older than any other, so when the row already
-    exists (an update or cancel came first) it changes nothing."""
+    exists (an update or cancel came first) it changes nothing. ``order``: see the module's doc;
+    a newer event claimed while the appointment is not in Dataverse yet leaves nothing to bring
+    back, so the event is applied (its write is conditional like any other)."""
     row_id = appointment_row_id(source, data.appointmentId)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         snapshot = await read_snapshot(client, data, row_id, version_column)
         stored = snapshot.appointment
         if stored is not None and version_column and _is_newer(stored.get(version_column), data):
+            return SyncOutcome("stale", row_id, _stored_regarding(stored, snapshot.known_customer()))
+        if order is not None and not await order.claim(row_id, data.updatedAt) and stored is not None:
+            log.info("appointment %s: a newer event was started; this one is stale", row_id)
             return SyncOutcome("stale", row_id, _stored_regarding(stored, snapshot.known_customer()))
         customer = await resolve_customer(client, data, snapshot, source)
         record = build_record(

@@ -6,6 +6,11 @@ Requests are counted by their request lines (``METHOD /path HTTP/1.1``) in the c
 at the start of a read or of a line, which holds for the storage SDKs' HTTP/1.1 traffic (one
 request at a time per connection, so each request begins a new read).
 
+A relay can also refuse requests, for a storage outage that hits exactly the requests a test
+names: while :attr:`CountingRelay.refuse` answers true for a request's method and path, that
+request is not forwarded and its connection is dropped (the client sees a reset, as when the
+account is unreachable). Refused requests are counted in :attr:`CountingRelay.refused`.
+
 :meth:`CountingRelay.hold_response` holds back the answer to one chosen request: the server has
 done the work, the client has not heard it yet. A test uses it to land something in the window
 where a request is in flight (the devhost's queue listener stopping a hide renewal, say).
@@ -16,11 +21,11 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-_REQUEST_LINE = re.compile(rb"(GET|PUT|POST|DELETE|HEAD|PATCH|MERGE|OPTIONS) \S+ HTTP/1\.1\r\n")
+_REQUEST_LINE = re.compile(rb"(GET|PUT|POST|DELETE|HEAD|PATCH|MERGE|OPTIONS) (\S+) HTTP/1\.1\r\n")
 
 
 class HeldResponse:
@@ -45,6 +50,9 @@ class CountingRelay:
         parts = urlsplit(target)
         self._host, self._port, self._path = parts.hostname or "127.0.0.1", parts.port, parts.path
         self.requests: dict[str, int] = {}
+        self.refuse: Callable[[str, str], bool] | None = None
+        """Called with each request's method and path (in the relay's thread): true drops it."""
+        self.refused = 0
         self.url = ""
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -74,24 +82,37 @@ class CountingRelay:
                 return hold
         return None
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: bool,
-                    connection: dict[str, HeldResponse]) -> None:
+    def _count(self, tail: bytes, data: bytes, connection: dict[str, HeldResponse]) -> bool:
+        """Count the requests that start in ``data``; true when one of them is refused. A request
+        whose answer is to be held marks ``connection`` before it goes on (its answer comes after)."""
+        window = tail + data
+        refused = False
+        with self._lock:
+            for match in _REQUEST_LINE.finditer(window):
+                # a request starts a read (after a body, which need not end in CRLF) or a line
+                starts = match.start() in (0, len(tail)) or window[match.start() - 2:match.start()] == b"\r\n"
+                if starts and match.end() > len(tail):
+                    method, path = match.group(1).decode(), match.group(2).decode("latin-1")
+                    self.requests[method] = self.requests.get(method, 0) + 1
+                    if self.refuse is not None and self.refuse(method, path):
+                        self.refused += 1
+                        refused = True
+                    elif (hold := self._claim_hold(method, path)) is not None:
+                        connection["held"] = hold
+        return refused
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    client: asyncio.StreamWriter | None, connection: dict[str, HeldResponse]) -> None:
+        """Copy ``reader`` to ``writer``; counting requests when ``client`` (the client's side) is
+        given, else (the server's answers) holding back an answer ``connection`` marks."""
         tail = b""
         try:
             while data := await reader.read(65536):
-                if count:
-                    window = tail + data
-                    with self._lock:
-                        for match in _REQUEST_LINE.finditer(window):
-                            # a request starts a read (after a body, which need not end in CRLF) or a line
-                            starts = match.start() in (0, len(tail)) or window[match.start() - 2:match.start()] == b"\r\n"
-                            if starts and match.end() > len(tail):
-                                method = match.group(1).decode()
-                                self.requests[method] = self.requests.get(method, 0) + 1
-                                hold = self._claim_hold(method, match.group(0).split(b" ")[1].decode())
-                                if hold is not None:  # set before the request goes on: its answer comes after
-                                    connection["held"] = hold
-                    tail = window[-64:]
+                if client is not None:
+                    if self._count(tail, data, connection):
+                        client.transport.abort()  # the refused request goes nowhere; the client sees a reset
+                        return
+                    tail = (tail + data)[-64:]
                 elif (hold := connection.pop("held", None)) is not None:
                     await hold.passed_on()
                 writer.write(data)
@@ -104,8 +125,8 @@ class CountingRelay:
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         server_reader, server_writer = await asyncio.open_connection(self._host, self._port)
         connection: dict[str, HeldResponse] = {}
-        await asyncio.gather(self._pipe(client_reader, server_writer, True, connection),
-                             self._pipe(server_reader, client_writer, False, connection))
+        await asyncio.gather(self._pipe(client_reader, server_writer, client_writer, connection),
+                             self._pipe(server_reader, client_writer, None, connection))
 
 
 @contextmanager

@@ -1,5 +1,6 @@
-"""background/housekeeping.py: the hourly timer purges expired webhook delivery records, run the
-way the host calls it (the registered function, a TimerRequest); registered only with storage."""
+"""background/housekeeping.py: the hourly timer purges expired webhook delivery records and
+appointment markers, run the way the host calls it (the registered function, a TimerRequest);
+registered only with storage."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from azure.functions.timer import TimerRequest
 import background
 from entry.composition_root import CompositionRoot
 from integration.appointments.appointment_record import CustomerRef
-from integration.appointments.delivery_records import RETENTION, DeliveryRecords, record_key
+from integration.appointments.delivery_records import RETENTION, AppointmentMarkers, DeliveryRecords, record_key
 from integration.appointments.sync import SyncOutcome
 
 
@@ -37,9 +38,14 @@ async def test_the_timer_deletes_only_records_past_their_retention(app_settings:
     now = datetime.now(timezone.utc)
     await records.add("msg_expired", outcome, now - RETENTION - timedelta(hours=1))
     await records.add("msg_recent", outcome, now - timedelta(hours=1))
+    storage = root.dependencies().storage
+    old_marker, recent_marker = "6f1c2d3e-0000-5000-8000-000000000001", "6f1c2d3e-0000-5000-8000-000000000002"
+    updated_at = datetime(2026, 1, 15, tzinfo=timezone.utc)
+    await AppointmentMarkers(storage, clock=lambda: now - RETENTION - timedelta(hours=1)).claim(old_marker, updated_at)
+    await AppointmentMarkers(storage, clock=lambda: now - timedelta(hours=1)).claim(recent_marker, updated_at)
 
     await timer(TimerRequest(past_due=False))
 
     rows = TableClient.from_connection_string(azurite.connection_string, "webhookdeliveries").list_entities()
-    assert [row["RowKey"] for row in rows] == [record_key("msg_recent")[1]]
+    assert sorted(row["RowKey"] for row in rows) == sorted([record_key("msg_recent")[1], recent_marker])
     await root.aclose()

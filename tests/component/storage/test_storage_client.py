@@ -58,6 +58,21 @@ async def test_insert_get_and_etag_guarded_update(account: StorageAccount) -> No
         await table.update({"PartitionKey": "job1", "RowKey": "job", "status": "x"}, updated.etag)
 
 
+async def test_an_etag_guarded_delete_spares_an_entity_written_since_it_was_read(account: StorageAccount) -> None:
+    table = account.table("importjobs")
+    await table.ensure()
+    read = await table.insert({"PartitionKey": "job2", "RowKey": "job", "status": "queued"})
+    await table.update({"PartitionKey": "job2", "RowKey": "job", "status": "running"}, read.etag)
+    with pytest.raises(ChangedSinceRead):  # written since read: If-Match fails (412)
+        await table.delete("job2", "job", etag=read.etag)
+    current = await table.get("job2", "job")
+    assert current is not None and current["status"] == "running"
+
+    await table.delete("job2", "job", etag=current.etag)
+    assert await table.get("job2", "job") is None
+    await table.delete("job2", "job", etag=current.etag)  # already gone (404): no error, as unconditionally
+
+
 async def test_a_table_deleted_after_ensure_is_created_again_by_the_next_write(account: StorageAccount,
                                                                                 azurite: Any) -> None:
     from azure.data.tables import TableServiceClient
