@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         ChangedSinceRead,
         LeaseTaken,
         StorageError,
+        StorageMisconfigured,
         StorageRefused,
         StorageUnavailable,
     )
@@ -36,6 +37,7 @@ _HOMES = {
     "StorageError": "storage_client.errors",
     "StorageUnavailable": "storage_client.errors",
     "StorageRefused": "storage_client.errors",
+    "StorageMisconfigured": "storage_client.errors",
     "AlreadyExists": "storage_client.errors",
     "ChangedSinceRead": "storage_client.errors",
     "LeaseTaken": "storage_client.errors",

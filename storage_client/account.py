@@ -25,6 +25,7 @@ from storage_client.errors import (
     ChangedSinceRead,
     LeaseTaken,
     StorageError,
+    StorageMisconfigured,
     StorageRefused,
     StorageUnavailable,
 )
@@ -54,8 +55,37 @@ class Entity(dict):  # type: ignore[type-arg]
         self.etag = etag
 
 
-def _storage_error(exc: BaseException, what: str) -> StorageError | None:
-    """Our error for an SDK or transport exception raised while doing ``what``; ``None`` for anything else (a bug)."""
+RESOURCE_GONE = frozenset({"BlobNotFound", "ContainerNotFound", "QueueNotFound", "TableNotFound", "EntityNotFound"})
+"""404 codes naming one resource the app creates or reads: it is gone (deleted since ``ensure``), not misconfigured."""
+REQUEST_NOT_SERVABLE = frozenset({
+    "InvalidUri", "InvalidHeaderValue", "UnsupportedHeader", "MissingRequiredHeader", "InvalidHttpVerb",
+    "UnsupportedQueryParameter", "MissingRequiredQueryParameter", "InvalidQueryParameterValue",
+})
+"""400 codes of Microsoft Learn's "Common REST API error codes" about the request's URL, headers or version
+(an unsupported ``x-ms-version`` is ``InvalidHeaderValue``), never about an entity or blob the app sends."""
+
+
+def _misconfigured(status: int | None, code: str | None, *, account_level: bool) -> bool:
+    """Does this answer mean the setting points at the wrong account or endpoint (docs/storage.md#errors)?
+
+    - 404, unless its code names one resource (``TableNotFound``...): ``ResourceNotFound`` from a listing or a
+      create, or a 404 without a storage error code (not a storage endpoint at all). Entity and blob reads that
+      may find nothing catch their 404s before this mapping.
+    - 400 from an account-level call (the probe, creating a table, queue or container: they carry only the
+      app's constant names), a 400 with a code of :data:`REQUEST_NOT_SERVABLE`, or a 400 without a code.
+    """
+    if status == 404:
+        return code not in RESOURCE_GONE
+    if status == 400:
+        return account_level or not code or code in REQUEST_NOT_SERVABLE
+    return False
+
+
+def _storage_error(exc: BaseException, what: str, *, account_level: bool = False) -> StorageError | None:
+    """Our error for an SDK or transport exception raised while doing ``what``; ``None`` for anything else (a bug).
+
+    ``account_level``: ``what`` is the probe or creating a table, queue or container (see :func:`_misconfigured`).
+    """
     from azure.core.exceptions import (
         ClientAuthenticationError,
         HttpResponseError,
@@ -79,6 +109,10 @@ def _storage_error(exc: BaseException, what: str) -> StorageError | None:
             retry_after = _retry_after(exc)
             return StorageUnavailable(f"storage unavailable ({what}: {status} {code or ''})".rstrip(),
                                       status=status, code=code, retry_after=retry_after)
+        if _misconfigured(status, code, account_level=account_level):
+            return StorageMisconfigured(
+                f"storage answered but cannot be used as configured ({what}: {status} {code or ''})".rstrip(),
+                status=status, code=code)
         if code == "LeaseAlreadyPresent":
             return LeaseTaken(f"the lease is held by another holder ({what})", status=status, code=code)
         if isinstance(exc, ResourceModifiedError) or status == 412:
@@ -97,8 +131,10 @@ def _storage_error(exc: BaseException, what: str) -> StorageError | None:
 
 def _error_code(exc: Any) -> str | None:
     """Storage's error code (``TableNotFound``, ``LeaseAlreadyPresent``...): the SDK's attribute, the
-    ``x-ms-error-code`` header, or the table service's ``odata.error`` body."""
+    ``x-ms-error-code`` header, or the table service's ``odata.error`` body. The SDKs give some codes as
+    enums (``StorageErrorCode``, ``TableErrorCode``): their value is the code storage sent."""
     code = getattr(exc, "error_code", None)
+    code = getattr(code, "value", code) or None
     response = getattr(exc, "response", None)
     if code is None and response is not None:
         code = (response.headers or {}).get("x-ms-error-code")
@@ -108,7 +144,7 @@ def _error_code(exc: Any) -> str | None:
                 code = json.loads(body)["odata.error"]["code"] if len(body) < 65536 else None
             except (ValueError, KeyError, TypeError, AttributeError):
                 code = None
-    return str(code)[:100] if code is not None else None
+    return str(code)[:100] if code else None
 
 
 def _retry_after(exc: Any) -> float | None:
@@ -126,14 +162,14 @@ class _Calls:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
 
-    async def run(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def run(self, what: str, call: Callable[[], Awaitable[T]], *, account_level: bool = False) -> T:
         try:
             async with asyncio.timeout(self.timeout):
                 return await call()
         except StorageError:
             raise
         except Exception as exc:  # noqa: BLE001 - every SDK/transport failure becomes a typed error
-            error = _storage_error(exc, what)
+            error = _storage_error(exc, what, account_level=account_level)
             if error is None:
                 raise
             raise error from exc
@@ -219,7 +255,8 @@ class StorageAccount:
     async def probe(self, *, seconds: float | None = None) -> None:
         """One cheap listing call per service (a first page of one item), all within ``seconds`` (default: the account's timeout).
 
-        Raises :class:`StorageUnavailable` (:class:`StorageRefused` for refused credentials).
+        Raises :class:`StorageUnavailable` (:class:`StorageRefused` for refused credentials,
+        :class:`StorageMisconfigured` when storage answers that the account or endpoint is wrong).
         """
 
         async def first_items() -> None:
@@ -231,7 +268,7 @@ class StorageAccount:
                         break
                     break
 
-        await _Calls(seconds or self._timeout).run("probe", first_items)
+        await _Calls(seconds or self._timeout).run("probe", first_items, account_level=True)
 
     async def aclose(self) -> None:
         services, self._services = self._services, {}
@@ -270,7 +307,7 @@ class Table:
             except ResourceExistsError:
                 pass
 
-        await self._run("create table", create)
+        await self._account._calls.run(f"create table {self.name}", create, account_level=True)
         self._account._ensured.add(key)
 
     async def get(self, partition: str, row: str) -> Entity | None:
@@ -383,7 +420,7 @@ class Queue:
             except ResourceExistsError:
                 pass
 
-        await self._account._calls.run(f"create queue {self.name}", create)
+        await self._account._calls.run(f"create queue {self.name}", create, account_level=True)
         self._account._ensured.add(key)
 
     async def send(self, text: str, *, delay_seconds: float = 0) -> None:
@@ -429,7 +466,7 @@ class Container:
             except ResourceExistsError:
                 pass
 
-        await self._run("create container", create)
+        await self._account._calls.run(f"create container {self.name}", create, account_level=True)
         self._account._ensured.add(key)
 
     async def put(self, name: str, data: bytes, *, overwrite: bool = True) -> None:
