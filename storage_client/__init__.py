@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from storage_client.errors import (
         AlreadyExists,
         ChangedSinceRead,
+        LeaseLost,
         LeaseTaken,
         StorageError,
         StorageMisconfigured,
@@ -41,6 +42,7 @@ _HOMES = {
     "AlreadyExists": "storage_client.errors",
     "ChangedSinceRead": "storage_client.errors",
     "LeaseTaken": "storage_client.errors",
+    "LeaseLost": "storage_client.errors",
 }
 
 __all__ = sorted(_HOMES)

@@ -23,6 +23,7 @@ from storage_client.connection import StorageConnection
 from storage_client.errors import (
     AlreadyExists,
     ChangedSinceRead,
+    LeaseLost,
     LeaseTaken,
     StorageError,
     StorageMisconfigured,
@@ -432,14 +433,44 @@ class Queue:
 
 
 class Lease:
-    """A held blob lease; ``lost`` turns true when renewing it failed for longer than it lasts."""
+    """A held blob lease, valid while storage surely still holds it for us.
 
-    def __init__(self, blob: str, lease_id: str, seconds: int) -> None:
+    Its expiry is tracked on ``time.monotonic()``: when the last successful acquire or renewal was
+    *sent*, plus the lease's ``seconds`` (storage counts from when it got the request, a little later,
+    so this errs on the safe side). :meth:`valid` also wants ``margin`` seconds left, time for the
+    write the holder is about to start. ``lost`` turns true when storage refused a renewal (another
+    holder has it) or renewing failed past the expiry.
+    """
+
+    def __init__(self, blob: str, lease_id: str, seconds: int, margin: float, expires_at: float) -> None:
         self.blob = blob
         self.id = lease_id
         self.seconds = seconds
+        self.margin = margin
+        self.expires_at = expires_at
         self.lost = False
         self.renewals = 0
+        self._renewer: asyncio.Task[None] | None = None
+
+    @property
+    def remaining(self) -> float:
+        """Seconds until the lease surely lapses unless renewed (negative once it may have)."""
+        return self.expires_at - time.monotonic()
+
+    @property
+    def renewing(self) -> bool:
+        """Is the background renewal still running?"""
+        return self._renewer is not None and not self._renewer.done()
+
+    def valid(self) -> bool:
+        """Not lost, and more than ``margin`` seconds left before it could lapse."""
+        return not self.lost and self.remaining > self.margin
+
+    def ensure_valid(self) -> None:
+        """Raise :class:`LeaseLost` unless :meth:`valid`: call it before each write the lease protects."""
+        if not self.valid():
+            raise LeaseLost(f"the lease may have lapsed or been taken ({self.remaining:.1f} s left"
+                            f"{', lost' if self.lost else ''})")
 
 
 class Container:
@@ -498,14 +529,23 @@ class Container:
         await self._run("delete blob", remove)
 
     @asynccontextmanager
-    async def lease(self, name: str, *, seconds: int = 60, renew_every: float | None = None) -> AsyncIterator[Lease]:
+    async def lease(
+        self, name: str, *, seconds: int = 60, renew_every: float | None = None, margin: float | None = None,
+    ) -> AsyncIterator[Lease]:
         """Hold the lease of blob ``name`` (created empty if missing) for the ``async with`` block.
 
         :class:`LeaseTaken` when another holder has it. Renewed every ``seconds / 3`` (or
         ``renew_every``) in the background; released on exit. ``seconds`` is 15-60 (storage's range).
+        ``margin`` (default ``seconds / 3``): how many seconds must be left for :meth:`Lease.valid`, so
+        one late or failed renewal is tolerated and a second one is not.
+
+        On exit the renewal is stopped and awaited, then the lease released; neither hides the other's
+        error nor the block's: a renewal that failed unexpectedly is raised after the release (unless
+        the block raised, which then goes on, the renewal's error logged).
         """
         if not MIN_LEASE <= seconds <= MAX_LEASE:
             raise ValueError(f"a lease lasts {MIN_LEASE}-{MAX_LEASE} seconds")
+        margin = seconds / 3 if margin is None else min(max(0.0, margin), seconds - 0.05)
         interval = renew_every if renew_every is not None else seconds / 3
         interval = min(max(0.05, interval), seconds / 2)
         from azure.core.exceptions import ResourceExistsError
@@ -521,36 +561,55 @@ class Container:
 
         await self._run("create lease blob", create_if_missing)
         lease_client = BlobLeaseClient(blob)
+        sent = time.monotonic()
         await self._run("acquire lease", lambda: lease_client.acquire(lease_duration=seconds))
-        lease = Lease(name, lease_client.id, seconds)
-        renewer = asyncio.create_task(self._keep_renewed(lease_client, lease, interval), name=f"lease {name}")
+        lease = Lease(name, lease_client.id, seconds, margin, sent + seconds)
+        lease._renewer = asyncio.create_task(self._keep_renewed(lease_client, lease, interval), name=f"lease {name}")
+        block_failed = False
         try:
             yield lease
+        except BaseException:
+            block_failed = True
+            raise
         finally:
+            renewal_error = await self._end_lease(lease_client, lease)
+            if renewal_error is not None and not block_failed:
+                raise renewal_error
+
+    async def _end_lease(self, lease_client: Any, lease: Lease) -> BaseException | None:
+        """Stop the renewal (awaited: it never outlives the block), then release; the renewal's own error, if any.
+
+        ``gather`` collects the renewal's outcome without raising it here; a cancellation of the caller
+        while it waits still reaches the caller (it is not the renewal's ``CancelledError``).
+        """
+        renewer = lease._renewer
+        outcome: BaseException | None = None
+        if renewer is not None:
             renewer.cancel()
+            (result,) = await asyncio.gather(renewer, return_exceptions=True)
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                outcome = result
+                log.error("renewing a lease failed unexpectedly (%s)", type(result).__name__)
+        if not lease.lost:
             try:
-                await renewer
-            except asyncio.CancelledError:
-                pass
-            if not lease.lost:
-                try:
-                    await self._run("release lease", lambda: lease_client.release())
-                except StorageError:  # it expires by itself within `seconds`
-                    log.warning("releasing a lease failed; it expires by itself")
+                await self._run("release lease", lambda: lease_client.release())
+            except Exception as error:  # noqa: BLE001 - it expires by itself within `seconds`; never hide the rest
+                log.warning("releasing a lease failed (%s); it expires by itself", type(error).__name__)
+        return outcome
 
     async def _keep_renewed(self, lease_client: Any, lease: Lease, interval: float) -> None:
-        last_renewed = time.monotonic()
         while not lease.lost:
             await asyncio.sleep(interval)
+            sent = time.monotonic()
             try:
                 await self._run("renew lease", lambda: lease_client.renew())
             except StorageUnavailable:
-                if time.monotonic() - last_renewed >= lease.seconds:
+                if time.monotonic() >= lease.expires_at:
                     lease.lost = True
-                    log.warning("a lease expired: renewing it failed for its whole duration")
+                    log.warning("a lease expired: renewing it failed until it lapsed")
             except StorageError:  # 409/412: someone else has it now
                 lease.lost = True
                 log.warning("a lease was lost: storage refused its renewal")
             else:
-                last_renewed = time.monotonic()
+                lease.expires_at = sent + lease.seconds
                 lease.renewals += 1

@@ -78,3 +78,8 @@ class ChangedSinceRead(StorageError):
 
 class LeaseTaken(StorageError):
     """Another holder has the blob's lease (409 LeaseAlreadyPresent)."""
+
+
+class LeaseLost(StorageError):
+    """A held lease may have lapsed (renewals failed or came late) or storage gave it to another holder:
+    the holder must stop writing what the lease protects (``Lease.ensure_valid``)."""

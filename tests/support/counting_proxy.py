@@ -2,6 +2,8 @@
 
 Used to measure how many storage transactions a flow costs: point the app's connection string at
 relays in front of Azurite's blob, queue and table ports and read :attr:`CountingRelay.requests`.
+:meth:`CountingRelay.stall` holds what clients send (a storage that has stopped answering) until
+:meth:`CountingRelay.resume`.
 Requests are counted by their request lines (``METHOD /path HTTP/1.1``) in the client's stream:
 at the start of a read or of a line, which holds for the storage SDKs' HTTP/1.1 traffic (one
 request at a time per connection, so each request begins a new read).
@@ -26,6 +28,16 @@ class CountingRelay:
         self.requests: dict[str, int] = {}
         self.url = ""
         self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
+
+    def stall(self) -> None:
+        """From now on, hold every byte clients send (requests hang; connections stay open)."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Let what was held, and everything after it, through."""
+        self._flowing.set()
 
     @property
     def total(self) -> int:
@@ -40,6 +52,8 @@ class CountingRelay:
         tail = b""
         try:
             while data := await reader.read(65536):
+                if count and not self._flowing.is_set():
+                    await asyncio.to_thread(self._flowing.wait)
                 if count:
                     window = tail + data
                     with self._lock:
