@@ -39,8 +39,23 @@ RETRIES = 2
 CONNECT_TIMEOUT = 3.0
 """Seconds to open a connection: a reachable account connects in milliseconds."""
 MIN_LEASE, MAX_LEASE = 15, 60
-MAX_QUEUE_DELAY = 7 * 24 * 3600
-"""The longest a queue message can be kept invisible (7 days)."""
+MAX_QUEUE_DELAY = 3600
+"""The longest the app keeps a queue message invisible: 1 hour. Storage refuses a visibility timeout of
+7 days or more, or past the message's time-to-live (7 days by default), and no delay the app computes
+(a job's back-offs: 60 s at most) or reads from an answer (``Retry-After``) needs longer."""
+
+
+def queue_delay(seconds: Any) -> int:
+    """Whole seconds in ``[0, MAX_QUEUE_DELAY]`` for any requested delay; 0 for NaN or what is not a number."""
+    try:
+        value = float(seconds)
+    except OverflowError:  # an int of hundreds of digits: the longest
+        return MAX_QUEUE_DELAY
+    except (TypeError, ValueError):
+        return 0
+    if value != value:  # NaN
+        return 0
+    return int(min(max(0.0, value), MAX_QUEUE_DELAY))
 
 for _name in ("azure.core.pipeline.policies.http_logging_policy", "azure.storage", "azure.data.tables"):
     logging.getLogger(_name).setLevel(logging.WARNING)  # their INFO lines list every request and header
@@ -425,8 +440,8 @@ class Queue:
         self._account._ensured.add(key)
 
     async def send(self, text: str, *, delay_seconds: float = 0) -> None:
-        """Send ``text`` (base64-encoded on the wire), invisible for ``delay_seconds`` (0 to 7 days)."""
-        delay = int(min(max(0.0, float(delay_seconds)), MAX_QUEUE_DELAY)) if delay_seconds == delay_seconds else 0
+        """Send ``text`` (base64-encoded on the wire), invisible for ``delay_seconds``, bounded by :func:`queue_delay`."""
+        delay = queue_delay(delay_seconds)
         await self._account._calls.run(
             f"send to {self.name}", lambda: self._client.send_message(text, visibility_timeout=delay or None)
         )

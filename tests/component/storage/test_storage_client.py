@@ -85,6 +85,38 @@ async def test_queue_messages_are_base64_as_the_functions_host_expects(account: 
     assert raw.get_queue_properties().approximate_message_count == 2
 
 
+async def test_a_queue_delay_is_bounded_to_an_hour_whatever_was_asked(azurite: Any) -> None:
+    """Storage refuses a visibility timeout of 7 days or more: a delay from anywhere (a Retry-After, a back-off)
+    goes on the wire as at most MAX_QUEUE_DELAY (1 hour), so the send succeeds and the message stays hidden."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from azure.storage.queue import QueueClient
+
+    from storage_client.account import MAX_QUEUE_DELAY, queue_delay
+
+    sent: list[int] = []
+
+    def record(request: Any) -> None:  # what the SDK really sends
+        query = parse_qs(urlsplit(request.http_request.url).query)
+        sent.extend(int(v) for v in query.get("visibilitytimeout", []))
+
+    account = StorageAccount(storage_connection({"AzureWebJobsStorage": azurite.connection_string}),
+                             client_options={"raw_request_hook": record})
+    try:
+        queue = account.queue("schedule-import-jobs")
+        await queue.ensure()
+        for asked in (7 * 24 * 3600, 30 * 24 * 3600, float("inf"), 90):
+            await queue.send("later", delay_seconds=asked)
+    finally:
+        await account.aclose()
+    assert sent == [3600, 3600, 3600, 90] and MAX_QUEUE_DELAY == 3600
+    raw = QueueClient.from_connection_string(azurite.connection_string, "schedule-import-jobs")
+    assert raw.get_queue_properties().approximate_message_count == 4
+    assert list(raw.peek_messages(max_messages=32)) == []  # all hidden
+    assert [queue_delay(v) for v in (30 * 24 * 3600, 3599.9, -5, float("nan"), "soon", 10**400, None)] == [
+        3600, 3599, 0, 0, 0, 3600, 0]
+
+
 async def test_blob_put_get_delete(account: StorageAccount) -> None:
     container = account.container("import-payloads")
     await container.ensure()
