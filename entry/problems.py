@@ -132,7 +132,16 @@ def _booking_problem(exc: booking.BookingError) -> Problem:
     return Problem(502, "Bad answer from the booking system", str(exc))
 
 
+STORAGE_SETTING = "AzureWebJobsStorage"
+
+
 def _storage_problem(exc: storage.StorageError) -> Problem:
+    if isinstance(exc, storage.StorageMisconfigured):
+        answered = f"{exc.status} {exc.code or ''}".strip()
+        return Problem(503, "Storage misconfigured",
+                       f"The app's storage account answered {answered}: the account or an endpoint in "
+                       f"{STORAGE_SETTING} is wrong. An operator has to correct the setting; retry later.",
+                       retry_after=exc.retry_after, extensions={"settings": [STORAGE_SETTING]})
     if isinstance(exc, storage.StorageRefused):
         return Problem(503, "Storage unavailable",
                        "The app's storage account refused its credentials (AzureWebJobsStorage); retry later.",

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from storage_client.errors import (
         AlreadyExists,
         ChangedSinceRead,
+        LeaseLost,
         LeaseTaken,
         StorageError,
+        StorageMisconfigured,
         StorageRefused,
         StorageUnavailable,
     )
@@ -36,9 +38,11 @@ _HOMES = {
     "StorageError": "storage_client.errors",
     "StorageUnavailable": "storage_client.errors",
     "StorageRefused": "storage_client.errors",
+    "StorageMisconfigured": "storage_client.errors",
     "AlreadyExists": "storage_client.errors",
     "ChangedSinceRead": "storage_client.errors",
     "LeaseTaken": "storage_client.errors",
+    "LeaseLost": "storage_client.errors",
 }
 
 __all__ = sorted(_HOMES)

@@ -23,8 +23,10 @@ from storage_client.connection import StorageConnection
 from storage_client.errors import (
     AlreadyExists,
     ChangedSinceRead,
+    LeaseLost,
     LeaseTaken,
     StorageError,
+    StorageMisconfigured,
     StorageRefused,
     StorageUnavailable,
 )
@@ -37,8 +39,23 @@ RETRIES = 2
 CONNECT_TIMEOUT = 3.0
 """Seconds to open a connection: a reachable account connects in milliseconds."""
 MIN_LEASE, MAX_LEASE = 15, 60
-MAX_QUEUE_DELAY = 7 * 24 * 3600
-"""The longest a queue message can be kept invisible (7 days)."""
+MAX_QUEUE_DELAY = 3600
+"""The longest the app keeps a queue message invisible: 1 hour. Storage refuses a visibility timeout of
+7 days or more, or past the message's time-to-live (7 days by default), and no delay the app computes
+(a job's back-offs: 60 s at most) or reads from an answer (``Retry-After``) needs longer."""
+
+
+def queue_delay(seconds: Any) -> int:
+    """Whole seconds in ``[0, MAX_QUEUE_DELAY]`` for any requested delay; 0 for NaN or what is not a number."""
+    try:
+        value = float(seconds)
+    except OverflowError:  # an int of hundreds of digits: the longest
+        return MAX_QUEUE_DELAY
+    except (TypeError, ValueError):
+        return 0
+    if value != value:  # NaN
+        return 0
+    return int(min(max(0.0, value), MAX_QUEUE_DELAY))
 
 for _name in ("azure.core.pipeline.policies.http_logging_policy", "azure.storage", "azure.data.tables"):
     logging.getLogger(_name).setLevel(logging.WARNING)  # their INFO lines list every request and header
@@ -54,8 +71,37 @@ class Entity(dict):  # type: ignore[type-arg]
         self.etag = etag
 
 
-def _storage_error(exc: BaseException, what: str) -> StorageError | None:
-    """Our error for an SDK or transport exception raised while doing ``what``; ``None`` for anything else (a bug)."""
+RESOURCE_GONE = frozenset({"BlobNotFound", "ContainerNotFound", "QueueNotFound", "TableNotFound", "EntityNotFound"})
+"""404 codes naming one resource the app creates or reads: it is gone (deleted since ``ensure``), not misconfigured."""
+REQUEST_NOT_SERVABLE = frozenset({
+    "InvalidUri", "InvalidHeaderValue", "UnsupportedHeader", "MissingRequiredHeader", "InvalidHttpVerb",
+    "UnsupportedQueryParameter", "MissingRequiredQueryParameter", "InvalidQueryParameterValue",
+})
+"""400 codes of Microsoft Learn's "Common REST API error codes" about the request's URL, headers or version
+(an unsupported ``x-ms-version`` is ``InvalidHeaderValue``), never about an entity or blob the app sends."""
+
+
+def _misconfigured(status: int | None, code: str | None, *, account_level: bool) -> bool:
+    """Does this answer mean the setting points at the wrong account or endpoint (docs/storage.md#errors)?
+
+    - 404, unless its code names one resource (``TableNotFound``...): ``ResourceNotFound`` from a listing or a
+      create, or a 404 without a storage error code (not a storage endpoint at all). Entity and blob reads that
+      may find nothing catch their 404s before this mapping.
+    - 400 from an account-level call (the probe, creating a table, queue or container: they carry only the
+      app's constant names), a 400 with a code of :data:`REQUEST_NOT_SERVABLE`, or a 400 without a code.
+    """
+    if status == 404:
+        return code not in RESOURCE_GONE
+    if status == 400:
+        return account_level or not code or code in REQUEST_NOT_SERVABLE
+    return False
+
+
+def _storage_error(exc: BaseException, what: str, *, account_level: bool = False) -> StorageError | None:
+    """Our error for an SDK or transport exception raised while doing ``what``; ``None`` for anything else (a bug).
+
+    ``account_level``: ``what`` is the probe or creating a table, queue or container (see :func:`_misconfigured`).
+    """
     from azure.core.exceptions import (
         ClientAuthenticationError,
         HttpResponseError,
@@ -79,6 +125,10 @@ def _storage_error(exc: BaseException, what: str) -> StorageError | None:
             retry_after = _retry_after(exc)
             return StorageUnavailable(f"storage unavailable ({what}: {status} {code or ''})".rstrip(),
                                       status=status, code=code, retry_after=retry_after)
+        if _misconfigured(status, code, account_level=account_level):
+            return StorageMisconfigured(
+                f"storage answered but cannot be used as configured ({what}: {status} {code or ''})".rstrip(),
+                status=status, code=code)
         if code == "LeaseAlreadyPresent":
             return LeaseTaken(f"the lease is held by another holder ({what})", status=status, code=code)
         if isinstance(exc, ResourceModifiedError) or status == 412:
@@ -97,8 +147,10 @@ def _storage_error(exc: BaseException, what: str) -> StorageError | None:
 
 def _error_code(exc: Any) -> str | None:
     """Storage's error code (``TableNotFound``, ``LeaseAlreadyPresent``...): the SDK's attribute, the
-    ``x-ms-error-code`` header, or the table service's ``odata.error`` body."""
+    ``x-ms-error-code`` header, or the table service's ``odata.error`` body. The SDKs give some codes as
+    enums (``StorageErrorCode``, ``TableErrorCode``): their value is the code storage sent."""
     code = getattr(exc, "error_code", None)
+    code = getattr(code, "value", code) or None
     response = getattr(exc, "response", None)
     if code is None and response is not None:
         code = (response.headers or {}).get("x-ms-error-code")
@@ -108,7 +160,7 @@ def _error_code(exc: Any) -> str | None:
                 code = json.loads(body)["odata.error"]["code"] if len(body) < 65536 else None
             except (ValueError, KeyError, TypeError, AttributeError):
                 code = None
-    return str(code)[:100] if code is not None else None
+    return str(code)[:100] if code else None
 
 
 def _retry_after(exc: Any) -> float | None:
@@ -126,14 +178,14 @@ class _Calls:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
 
-    async def run(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def run(self, what: str, call: Callable[[], Awaitable[T]], *, account_level: bool = False) -> T:
         try:
             async with asyncio.timeout(self.timeout):
                 return await call()
         except StorageError:
             raise
         except Exception as exc:  # noqa: BLE001 - every SDK/transport failure becomes a typed error
-            error = _storage_error(exc, what)
+            error = _storage_error(exc, what, account_level=account_level)
             if error is None:
                 raise
             raise error from exc
@@ -219,7 +271,8 @@ class StorageAccount:
     async def probe(self, *, seconds: float | None = None) -> None:
         """One cheap listing call per service (a first page of one item), all within ``seconds`` (default: the account's timeout).
 
-        Raises :class:`StorageUnavailable` (:class:`StorageRefused` for refused credentials).
+        Raises :class:`StorageUnavailable` (:class:`StorageRefused` for refused credentials,
+        :class:`StorageMisconfigured` when storage answers that the account or endpoint is wrong).
         """
 
         async def first_items() -> None:
@@ -231,7 +284,7 @@ class StorageAccount:
                         break
                     break
 
-        await _Calls(seconds or self._timeout).run("probe", first_items)
+        await _Calls(seconds or self._timeout).run("probe", first_items, account_level=True)
 
     async def aclose(self) -> None:
         services, self._services = self._services, {}
@@ -270,7 +323,7 @@ class Table:
             except ResourceExistsError:
                 pass
 
-        await self._run("create table", create)
+        await self._account._calls.run(f"create table {self.name}", create, account_level=True)
         self._account._ensured.add(key)
 
     async def get(self, partition: str, row: str) -> Entity | None:
@@ -388,26 +441,56 @@ class Queue:
             except ResourceExistsError:
                 pass
 
-        await self._account._calls.run(f"create queue {self.name}", create)
+        await self._account._calls.run(f"create queue {self.name}", create, account_level=True)
         self._account._ensured.add(key)
 
     async def send(self, text: str, *, delay_seconds: float = 0) -> None:
-        """Send ``text`` (base64-encoded on the wire), invisible for ``delay_seconds`` (0 to 7 days)."""
-        delay = int(min(max(0.0, float(delay_seconds)), MAX_QUEUE_DELAY)) if delay_seconds == delay_seconds else 0
+        """Send ``text`` (base64-encoded on the wire), invisible for ``delay_seconds``, bounded by :func:`queue_delay`."""
+        delay = queue_delay(delay_seconds)
         await self._account._calls.run(
             f"send to {self.name}", lambda: self._client.send_message(text, visibility_timeout=delay or None)
         )
 
 
 class Lease:
-    """A held blob lease; ``lost`` turns true when renewing it failed for longer than it lasts."""
+    """A held blob lease, valid while storage surely still holds it for us.
 
-    def __init__(self, blob: str, lease_id: str, seconds: int) -> None:
+    Its expiry is tracked on ``time.monotonic()``: when the last successful acquire or renewal was
+    *sent*, plus the lease's ``seconds`` (storage counts from when it got the request, a little later,
+    so this errs on the safe side). :meth:`valid` also wants ``margin`` seconds left, time for the
+    write the holder is about to start. ``lost`` turns true when storage refused a renewal (another
+    holder has it) or renewing failed past the expiry.
+    """
+
+    def __init__(self, blob: str, lease_id: str, seconds: int, margin: float, expires_at: float) -> None:
         self.blob = blob
         self.id = lease_id
         self.seconds = seconds
+        self.margin = margin
+        self.expires_at = expires_at
         self.lost = False
         self.renewals = 0
+        self._renewer: asyncio.Task[None] | None = None
+
+    @property
+    def remaining(self) -> float:
+        """Seconds until the lease surely lapses unless renewed (negative once it may have)."""
+        return self.expires_at - time.monotonic()
+
+    @property
+    def renewing(self) -> bool:
+        """Is the background renewal still running?"""
+        return self._renewer is not None and not self._renewer.done()
+
+    def valid(self) -> bool:
+        """Not lost, and more than ``margin`` seconds left before it could lapse."""
+        return not self.lost and self.remaining > self.margin
+
+    def ensure_valid(self) -> None:
+        """Raise :class:`LeaseLost` unless :meth:`valid`: call it before each write the lease protects."""
+        if not self.valid():
+            raise LeaseLost(f"the lease may have lapsed or been taken ({self.remaining:.1f} s left"
+                            f"{', lost' if self.lost else ''})")
 
 
 class Container:
@@ -434,7 +517,7 @@ class Container:
             except ResourceExistsError:
                 pass
 
-        await self._run("create container", create)
+        await self._account._calls.run(f"create container {self.name}", create, account_level=True)
         self._account._ensured.add(key)
 
     async def put(self, name: str, data: bytes, *, overwrite: bool = True) -> None:
@@ -466,14 +549,23 @@ class Container:
         await self._run("delete blob", remove)
 
     @asynccontextmanager
-    async def lease(self, name: str, *, seconds: int = 60, renew_every: float | None = None) -> AsyncIterator[Lease]:
+    async def lease(
+        self, name: str, *, seconds: int = 60, renew_every: float | None = None, margin: float | None = None,
+    ) -> AsyncIterator[Lease]:
         """Hold the lease of blob ``name`` (created empty if missing) for the ``async with`` block.
 
         :class:`LeaseTaken` when another holder has it. Renewed every ``seconds / 3`` (or
         ``renew_every``) in the background; released on exit. ``seconds`` is 15-60 (storage's range).
+        ``margin`` (default ``seconds / 3``): how many seconds must be left for :meth:`Lease.valid`, so
+        one late or failed renewal is tolerated and a second one is not.
+
+        On exit the renewal is stopped and awaited, then the lease released; neither hides the other's
+        error nor the block's: a renewal that failed unexpectedly is raised after the release (unless
+        the block raised, which then goes on, the renewal's error logged).
         """
         if not MIN_LEASE <= seconds <= MAX_LEASE:
             raise ValueError(f"a lease lasts {MIN_LEASE}-{MAX_LEASE} seconds")
+        margin = seconds / 3 if margin is None else min(max(0.0, margin), seconds - 0.05)
         interval = renew_every if renew_every is not None else seconds / 3
         interval = min(max(0.05, interval), seconds / 2)
         from azure.core.exceptions import ResourceExistsError
@@ -489,36 +581,55 @@ class Container:
 
         await self._run("create lease blob", create_if_missing)
         lease_client = BlobLeaseClient(blob)
+        sent = time.monotonic()
         await self._run("acquire lease", lambda: lease_client.acquire(lease_duration=seconds))
-        lease = Lease(name, lease_client.id, seconds)
-        renewer = asyncio.create_task(self._keep_renewed(lease_client, lease, interval), name=f"lease {name}")
+        lease = Lease(name, lease_client.id, seconds, margin, sent + seconds)
+        lease._renewer = asyncio.create_task(self._keep_renewed(lease_client, lease, interval), name=f"lease {name}")
+        block_failed = False
         try:
             yield lease
+        except BaseException:
+            block_failed = True
+            raise
         finally:
+            renewal_error = await self._end_lease(lease_client, lease)
+            if renewal_error is not None and not block_failed:
+                raise renewal_error
+
+    async def _end_lease(self, lease_client: Any, lease: Lease) -> BaseException | None:
+        """Stop the renewal (awaited: it never outlives the block), then release; the renewal's own error, if any.
+
+        ``gather`` collects the renewal's outcome without raising it here; a cancellation of the caller
+        while it waits still reaches the caller (it is not the renewal's ``CancelledError``).
+        """
+        renewer = lease._renewer
+        outcome: BaseException | None = None
+        if renewer is not None:
             renewer.cancel()
+            (result,) = await asyncio.gather(renewer, return_exceptions=True)
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                outcome = result
+                log.error("renewing a lease failed unexpectedly (%s)", type(result).__name__)
+        if not lease.lost:
             try:
-                await renewer
-            except asyncio.CancelledError:
-                pass
-            if not lease.lost:
-                try:
-                    await self._run("release lease", lambda: lease_client.release())
-                except StorageError:  # it expires by itself within `seconds`
-                    log.warning("releasing a lease failed; it expires by itself")
+                await self._run("release lease", lambda: lease_client.release())
+            except Exception as error:  # noqa: BLE001 - it expires by itself within `seconds`; never hide the rest
+                log.warning("releasing a lease failed (%s); it expires by itself", type(error).__name__)
+        return outcome
 
     async def _keep_renewed(self, lease_client: Any, lease: Lease, interval: float) -> None:
-        last_renewed = time.monotonic()
         while not lease.lost:
             await asyncio.sleep(interval)
+            sent = time.monotonic()
             try:
                 await self._run("renew lease", lambda: lease_client.renew())
             except StorageUnavailable:
-                if time.monotonic() - last_renewed >= lease.seconds:
+                if time.monotonic() >= lease.expires_at:
                     lease.lost = True
-                    log.warning("a lease expired: renewing it failed for its whole duration")
+                    log.warning("a lease expired: renewing it failed until it lapsed")
             except StorageError:  # 409/412: someone else has it now
                 lease.lost = True
                 log.warning("a lease was lost: storage refused its renewal")
             else:
-                last_renewed = time.monotonic()
+                lease.expires_at = sent + lease.seconds
                 lease.renewals += 1

@@ -56,6 +56,18 @@ class StorageRefused(StorageUnavailable):
         super().__init__(message, status=status, code=code, retry_after=MAX_RETRY_AFTER)
 
 
+class StorageMisconfigured(StorageUnavailable):
+    """Storage answers, but not usably: the setting points at the wrong account or endpoint (docs/storage.md).
+
+    A 404 that means the account or endpoint is wrong, or a 400 that means the request itself cannot be
+    served (a malformed URL, an unsupported version). An outage for the caller, as retrying helps only
+    once an operator fixes ``AzureWebJobsStorage``: ``Retry-After`` is the longest, like refused credentials.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message, status=status, code=code, retry_after=MAX_RETRY_AFTER)
+
+
 class AlreadyExists(StorageError):
     """An insert found an entity with the same key (409)."""
 
@@ -66,3 +78,8 @@ class ChangedSinceRead(StorageError):
 
 class LeaseTaken(StorageError):
     """Another holder has the blob's lease (409 LeaseAlreadyPresent)."""
+
+
+class LeaseLost(StorageError):
+    """A held lease may have lapsed (renewals failed or came late) or storage gave it to another holder:
+    the holder must stop writing what the lease protects (``Lease.ensure_valid``)."""

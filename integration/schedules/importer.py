@@ -8,6 +8,7 @@ before it writes, so running the same import again completes the work.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -109,17 +110,21 @@ async def import_schedule(
     progress: Progress | None = None,
     concurrency: int = SERVICE_MAX_CONCURRENCY,
     pace: writes.Pace | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> ImportSummary:
     """Make Dataverse hold exactly the schedule's committed segments for the listed agents.
 
     At most ``concurrency`` write chunks run at once, and never more than the client allows at
     the moment (the service's dop hint, less after a 429, at most its ``max_concurrency``:
-    ``dataverse.concurrency``), which bounds every request of the import.
+    ``dataverse.concurrency``), which bounds every request of the import. ``before_write`` is called
+    before each write chunk; what it raises stops the import (a job step checks its leases so).
     """
     report = progress or (lambda phase, done, total: None)
     concurrency = max(1, min(concurrency, SERVICE_MAX_CONCURRENCY))
     gate = asyncio.Semaphore(concurrency)
     pace = pace or writes.Pace(lanes=lambda: client.parallelism, ceiling=concurrency)
+    if before_write is not None:
+        pace = dataclasses.replace(pace, before_write=before_write)
 
     report("reference data", 0, 1)
     refs = await resolve(client, schedule, concurrency)

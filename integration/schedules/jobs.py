@@ -68,10 +68,10 @@ from integration.schedules.job_plan import (
 from integration.schedules.job_storage import LOCKS, PAYLOADS, POISON_QUEUE, QUEUE, TABLE
 from integration.schedules.payload import ScheduleImport, parse_import
 from integration.schedules.reference_data import resolve
-from storage_client.errors import ChangedSinceRead, LeaseTaken, StorageError, StorageUnavailable
+from storage_client.errors import ChangedSinceRead, LeaseLost, LeaseTaken, StorageError, StorageUnavailable
 
 if TYPE_CHECKING:
-    from storage_client.account import StorageAccount
+    from storage_client.account import Lease, StorageAccount
 
 log = logging.getLogger("integration.schedules.jobs")
 
@@ -263,10 +263,17 @@ async def run_step(dependencies: Dependencies, body: bytes | str, dequeue_count:
                 if record is None or record.finished or record.next_step != step.index:
                     return  # another delivery finished this step while we waited
                 started = _precise_now()
-                summary = await import_schedule(dependencies.dataverse, schedule_part(schedule, step))
+                summary = await import_schedule(dependencies.dataverse, schedule_part(schedule, step),
+                                                before_write=held.ensure_valid)
                 # its referenceData is what this chunk created: nothing, unless a row appeared missing since step 0
-                outcome = _StepOutcome(summary, held, started, _precise_now())
+                outcome = _StepOutcome(summary, held.names, started, _precise_now())
                 await _finish_step(storage, record, etag, step, outcome)
+        except LeaseLost:
+            # an agent's lease may have lapsed (renewals failed or came late) or been taken: no more writes;
+            # the same step comes back later and, comparing before it writes, completes what was cut
+            log.warning("import job %s: step %d stopped, a lease was lost; it comes back", message.job_id, message.step)
+            await storage.queue(QUEUE).send(StepMessage(message.job_id, message.step, message.waits + 1).text(),
+                                            delay_seconds=lease_wait_seconds(message.waits))
         except _Permanent as failure:
             await _fail(table, message.job_id, failure.problem)
         except (dv.Unavailable, dv.Throttled, StorageUnavailable, UpstreamUnavailable, Busy):
@@ -383,8 +390,22 @@ def lock_name(email: str) -> str:
     return hashlib.sha256(email.strip().casefold().encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _HeldLeases:
+    """The step's agents' leases (blob names sorted), held while it writes."""
+
+    names: list[str]
+    leases: list[Lease]
+
+    def ensure_valid(self) -> None:
+        """:class:`LeaseLost` unless every lease surely still holds: called before each write chunk."""
+        for lease in self.leases:
+            lease.ensure_valid()
+
+
 @contextlib.asynccontextmanager
-async def _agent_leases(storage: StorageAccount, schedule: ScheduleImport, step: Step) -> AsyncIterator[list[str] | None]:
+async def _agent_leases(storage: StorageAccount, schedule: ScheduleImport, step: Step
+                        ) -> AsyncIterator[_HeldLeases | None]:
     """Every agent's lease of the step, taken in sorted order; ``None`` when another job holds one
     (what was taken is released at once)."""
     names = sorted({lock_name(schedule.agents[i].email) for i in step.agents})
@@ -399,8 +420,8 @@ async def _agent_leases(storage: StorageAccount, schedule: ScheduleImport, step:
                 await stack.aclose()
                 yield None
                 return
-        yield names
-        if any(getattr(lease, "lost", False) for lease in leases):
+        yield _HeldLeases(names, leases)
+        if any(lease.lost for lease in leases):
             log.warning("import job step: a lease lapsed while the step ran (a renewal failed)")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from dataverse import errors as dv
 from dataverse import request_builders
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 _ROW_ERRORS = (dv.BadRequest, dv.NotFound, dv.PreconditionFailed)
 """Refusals caused by a row's content, worth isolating; anything else stops the import."""
 
+T = TypeVar("T")
 Progress = Callable[[int], None]
 Write = Callable[[Sequence[Desired]], Awaitable[None]]
 
@@ -59,13 +60,26 @@ class Pace:
     creates: ChunkSizer = field(default_factory=ChunkSizer)
     updates: ChunkSizer = field(default_factory=ChunkSizer)
     deletes: ChunkSizer = field(default_factory=ChunkSizer)
+    before_write: Callable[[], None] | None = None
+    """Called before each chunk is written; what it raises stops the writes (a job's lease check)."""
+
+    def guarded(self, write: Callable[[Sequence[T]], Awaitable[None]]) -> Callable[[Sequence[T]], Awaitable[None]]:
+        check = self.before_write
+        if check is None:
+            return write
+
+        async def checked(chunk: Sequence[T]) -> None:
+            check()
+            await write(chunk)
+
+        return checked
 
 
 async def create(
     client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress, pace: Pace,
 ) -> WriteOutcome:
     writer = _Writer(client, gate)
-    await run_chunks(items, pace.creates, pace.lanes, writer.create, progress, pace.ceiling)
+    await run_chunks(items, pace.creates, pace.lanes, pace.guarded(writer.create), progress, pace.ceiling)
     return writer.outcome
 
 
@@ -73,7 +87,7 @@ async def update(
     client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress, pace: Pace,
 ) -> WriteOutcome:
     writer = _Writer(client, gate)
-    await run_chunks(items, pace.updates, pace.lanes, writer.update, progress, pace.ceiling)
+    await run_chunks(items, pace.updates, pace.lanes, pace.guarded(writer.update), progress, pace.ceiling)
     return writer.outcome
 
 
@@ -161,5 +175,5 @@ async def remove(client: "DataverseClient", ids: Sequence[str], progress: Progre
             else:
                 outcome.rejected.append((row_id, error or dv.DataverseError("not executed", status=result.status)))
 
-    await run_chunks(ids, pace.deletes, pace.lanes, one_batch, progress, pace.ceiling)
+    await run_chunks(ids, pace.deletes, pace.lanes, pace.guarded(one_batch), progress, pace.ceiling)
     return outcome

@@ -2,6 +2,8 @@
 
 Used to measure how many storage transactions a flow costs: point the app's connection string at
 relays in front of Azurite's blob, queue and table ports and read :attr:`CountingRelay.requests`.
+:meth:`CountingRelay.stall` holds what clients send (a storage that has stopped answering) until
+:meth:`CountingRelay.resume`.
 Requests are counted by their request lines (``METHOD /path HTTP/1.1``) in the client's stream:
 at the start of a read or of a line, which holds for the storage SDKs' HTTP/1.1 traffic (one
 request at a time per connection, so each request begins a new read).
@@ -57,6 +59,16 @@ class CountingRelay:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._holds: list[HeldResponse] = []
+        self._flowing = threading.Event()
+        self._flowing.set()
+
+    def stall(self) -> None:
+        """From now on, hold every byte clients send (requests hang; connections stay open)."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Let what was held, and everything after it, through."""
+        self._flowing.set()
 
     @property
     def total(self) -> int:
@@ -108,6 +120,8 @@ class CountingRelay:
         tail = b""
         try:
             while data := await reader.read(65536):
+                if client is not None and not self._flowing.is_set():
+                    await asyncio.to_thread(self._flowing.wait)
                 if client is not None:
                     if self._count(tail, data, connection):
                         client.transport.abort()  # the refused request goes nowhere; the client sees a reset

@@ -57,7 +57,35 @@ def test_storage_on_but_unreachable_is_still_200_and_says_so():
     closed = ";".join(f"{s}Endpoint=http://127.0.0.1:9/devstoreaccount1" for s in ("Blob", "Queue", "Table"))
     resp = call(**VALID, AzureWebJobsStorage=f"AccountName=devstoreaccount1;AccountKey={SECRET[6:]};{closed}")
     assert resp.status_code == 200
-    assert json.loads(resp.get_body()) == {
-        "status": "ok", "features": {"webhookDeliveryRecords": True, "importJobs": True},
-        "storage": {"configured": True, "reachable": False},
-    }
+    answer = json.loads(resp.get_body())
+    storage = answer.pop("storage")
+    assert answer == {"status": "ok", "features": {"webhookDeliveryRecords": True, "importJobs": True}}
+    assert {k: storage.pop(k) for k in ("checkedAt", "ageSeconds")}.keys() == {"checkedAt", "ageSeconds"}
+    assert storage == {"configured": True, "reachable": False, "usable": False}
+
+
+def test_a_failed_probe_is_reused_for_10_seconds_then_probed_again():
+    """ProbeCache on a clock the test moves: ``ageSeconds`` grows while the result is reused, and is 0 again
+    after a fresh probe (nothing listens on the discard port, so every probe fails quickly)."""
+    from http_api.health import PROBE_FAILED_SECONDS, ProbeCache
+    from storage_client import StorageAccount, storage_connection
+
+    closed = ";".join(f"{s}Endpoint=http://127.0.0.1:9/devstoreaccount1" for s in ("Blob", "Queue", "Table"))
+    connection = storage_connection({"AzureWebJobsStorage": f"AccountName=devstoreaccount1;AccountKey={SECRET[6:]};{closed}"})
+    now = [1000.0]
+    cache = ProbeCache(clock=lambda: now[0])
+
+    async def ages() -> list[int]:
+        storage = StorageAccount(connection, timeout=2)
+        seen = []
+        try:
+            for moved in (0.0, PROBE_FAILED_SECONDS - 0.5, 0.5):
+                now[0] += moved
+                state = await cache.state(storage)
+                assert state["usable"] is False
+                seen.append(state["ageSeconds"])
+        finally:
+            await storage.aclose()
+        return seen
+
+    assert asyncio.run(ages()) == [0, int(PROBE_FAILED_SECONDS - 0.5), 0]

@@ -133,3 +133,13 @@ def test_storage_outages_are_503_with_a_bounded_retry_after():
     assert resp.status_code == 503 and "AzureWebJobsStorage" in body(resp)["detail"]
     resp = answer(LeaseTaken("held"))
     assert resp.status_code == 503 and "Retry-After" in resp.headers
+
+
+def test_storage_misconfigured_is_503_naming_the_setting_with_the_operators_retry_after():
+    from storage_client.errors import StorageMisconfigured
+
+    resp = answer(StorageMisconfigured("storage answered but cannot be used (probe: 404 ResourceNotFound)",
+                                       status=404, code="ResourceNotFound"))
+    doc = body(resp)
+    assert (resp.status_code, resp.headers["Retry-After"], doc["title"]) == (503, "30", "Storage misconfigured")
+    assert doc["settings"] == ["AzureWebJobsStorage"] and "404 ResourceNotFound" in doc["detail"]

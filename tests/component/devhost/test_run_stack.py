@@ -119,7 +119,9 @@ def test_the_stack_serves_entra_users_and_reaches_dataverse_as_its_managed_ident
         printed = read_until(process, "Import a WEM schedule")
         health = loopback.get(f"{app}/api/health")
         assert health.status_code == 200, printed
-        assert health.json()["storage"] == {"configured": True, "reachable": True, "credentialsAccepted": True}
+        storage = health.json()["storage"]
+        assert {k: storage.get(k) for k in ("configured", "reachable", "credentialsAccepted", "usable")} == {
+            "configured": True, "reachable": True, "credentialsAccepted": True, "usable": True}
         [command] = [line.strip() for line in printed.splitlines() if line.strip().startswith("TOKEN=")]
         owner_lead = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
         outsider_lead = subprocess.run(["bash", "-c", command.replace("owner@", "outsider@")],

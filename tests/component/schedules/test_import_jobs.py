@@ -24,9 +24,9 @@ ASYNC = {"Prefer": "return=minimal, Respond-Async"}
 class JobApp:
     """The app's import routes and queue functions around one composition root."""
 
-    def __init__(self, settings: dict[str, str], connection_string: str) -> None:
+    def __init__(self, settings: dict[str, str], connection_string: str, retry: Any = FAST_RETRY) -> None:
         self.settings = settings
-        self.root = CompositionRoot(settings, dataverse_options={"retry": FAST_RETRY})
+        self.root = CompositionRoot(settings, dataverse_options={"retry": retry})
         self._post = app_handler(self.root, "import_schedules")
         self._get = app_handler(self.root, "import_job_status")
         self.runner = QueueRunner(self.root, connection_string)
@@ -444,3 +444,53 @@ async def test_a_chunk_whose_agent_another_holder_leases_waits_and_writes_nothin
     (final,) = await jobs.run_to_end(body["jobId"])
     assert final["status"] == "succeeded" and final["result"]["created"] == 12
     assert jobs.runner.handled[QUEUE] >= 3  # reference, the chunk that waited, the chunk again
+
+
+async def test_a_chunk_whose_lease_is_lost_before_it_writes_stops_and_comes_back(app_settings, dataverse, azurite,
+                                                                                   caplog):
+    """The chunk holds its agent's lease and reads the agent's bookings (held up by Dataverse); meanwhile
+    another party breaks the lease and the holder's renewal is refused. The chunk writes nothing, sends the
+    same step again, and the job later completes it."""
+    import asyncio
+    import logging
+
+    from azure.storage.blob import BlobClient, BlobLeaseClient
+    from azure.storage.queue import QueueClient
+
+    from dataverse import RetryPolicy
+    from integration.schedules.job_storage import LOCKS
+    from integration.schedules.jobs import lock_name
+    from tests.support.polling import wait_until_async
+
+    # the held read is dropped once the test has seen the renewal refused: the client reads again at once
+    patient = RetryPolicy(max_attempts=2, max_total_wait=120.0, base_delay=0.01, max_delay=0.02)
+    jobs = JobApp({**app_settings, "AzureWebJobsStorage": azurite.connection_string}, azurite.connection_string,
+                  retry=patient)
+
+    seed_users(dataverse, [generate.email(0)])
+    _, body, _ = await jobs.post(generate.schedule(agents=1, segments_per_agent=4), ASYNC)
+    assert await jobs.runner.run_once(QUEUE) == 1  # reference data
+    dataverse.faults.hang(1, seconds=60, method="GET", path="bookableresourcebookings")  # the chunk's read waits
+    caplog.set_level(logging.WARNING, logger="storage_client")
+    step = asyncio.create_task(jobs.runner.run_once(QUEUE))
+    blob = BlobClient.from_connection_string(azurite.connection_string, LOCKS, lock_name(generate.email(0)))
+    try:
+        await wait_until_async(lambda: dataverse.faults.pending() == 0 and blob.exists()
+                               and blob.get_blob_properties().lease.state == "leased", what="the chunk reading")
+        BlobLeaseClient(blob).break_lease(lease_break_period=0)
+        await wait_until_async(lambda: "storage refused its renewal" in caplog.text, seconds=15,
+                               what="the holder's renewal refused")
+    finally:
+        dataverse.interrupt_waits()  # the held read is dropped; the client reads again
+        assert await step == 1
+    assert jobs.runner.failures == []
+    assert booking_keys(dataverse) == []  # nothing written after the lease was lost
+    queue = QueueClient.from_connection_string(azurite.connection_string, QUEUE)
+    assert queue.get_queue_properties().approximate_message_count == 1  # the same step, sent again with a delay
+    assert (await jobs.status(body["jobId"]))[1]["progress"]["done"] == 0
+
+    try:
+        (final,) = await jobs.run_to_end(body["jobId"])
+    finally:
+        await jobs.root.aclose()
+    assert final["status"] == "succeeded" and final["result"]["created"] == 4

@@ -12,6 +12,7 @@ import pytest
 from storage_client import (
     AlreadyExists,
     ChangedSinceRead,
+    LeaseLost,
     LeaseTaken,
     StorageAccount,
     StorageUnavailable,
@@ -99,6 +100,38 @@ async def test_queue_messages_are_base64_as_the_functions_host_expects(account: 
     assert raw.get_queue_properties().approximate_message_count == 2
 
 
+async def test_a_queue_delay_is_bounded_to_an_hour_whatever_was_asked(azurite: Any) -> None:
+    """Storage refuses a visibility timeout of 7 days or more: a delay from anywhere (a Retry-After, a back-off)
+    goes on the wire as at most MAX_QUEUE_DELAY (1 hour), so the send succeeds and the message stays hidden."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from azure.storage.queue import QueueClient
+
+    from storage_client.account import MAX_QUEUE_DELAY, queue_delay
+
+    sent: list[int] = []
+
+    def record(request: Any) -> None:  # what the SDK really sends
+        query = parse_qs(urlsplit(request.http_request.url).query)
+        sent.extend(int(v) for v in query.get("visibilitytimeout", []))
+
+    account = StorageAccount(storage_connection({"AzureWebJobsStorage": azurite.connection_string}),
+                             client_options={"raw_request_hook": record})
+    try:
+        queue = account.queue("schedule-import-jobs")
+        await queue.ensure()
+        for asked in (7 * 24 * 3600, 30 * 24 * 3600, float("inf"), 90):
+            await queue.send("later", delay_seconds=asked)
+    finally:
+        await account.aclose()
+    assert sent == [3600, 3600, 3600, 90] and MAX_QUEUE_DELAY == 3600
+    raw = QueueClient.from_connection_string(azurite.connection_string, "schedule-import-jobs")
+    assert raw.get_queue_properties().approximate_message_count == 4
+    assert list(raw.peek_messages(max_messages=32)) == []  # all hidden
+    assert [queue_delay(v) for v in (30 * 24 * 3600, 3599.9, -5, float("nan"), "soon", 10**400, None)] == [
+        3600, 3599, 0, 0, 0, 3600, 0]
+
+
 async def test_blob_put_get_delete(account: StorageAccount) -> None:
     container = account.container("import-payloads")
     await container.ensure()
@@ -136,6 +169,83 @@ async def test_a_held_lease_is_renewed_in_the_background(account: StorageAccount
         assert blob.get_blob_properties().lease.state == "leased"
         assert not held.lost
     assert blob.get_blob_properties().lease.state == "available"
+
+
+async def test_a_lease_broken_from_outside_is_invalid_for_its_holder(account: StorageAccount, azurite: Any) -> None:
+    """Another party breaks the lease: the next renewal is refused and the holder sees it before writing more."""
+    from azure.storage.blob import BlobClient, BlobLeaseClient
+
+    locks = account.container("import-locks")
+    await locks.ensure()
+    async with locks.lease("agent-9", seconds=15, renew_every=0.05) as held:
+        await wait_until_async(held.valid, what="a fresh lease is valid")
+        held.ensure_valid()
+        blob = BlobClient.from_connection_string(azurite.connection_string, "import-locks", "agent-9")
+        BlobLeaseClient(blob).break_lease(lease_break_period=0)
+        await wait_until_async(lambda: not held.valid(), what="the holder sees the lease lost")
+        assert held.lost
+        with pytest.raises(LeaseLost):
+            held.ensure_valid()
+
+
+async def test_a_lease_whose_renewals_stall_turns_invalid_by_time_before_any_renewal_fails(azurite: Any) -> None:
+    """Storage stops answering (a relay holds the renewal): no renewal has failed yet, but the holder's clock
+    says the lease may lapse within its margin, so it must not start another write. Once the renewal gets
+    through, the lease is valid again."""
+    from tests.support.counting_proxy import counting_relays
+
+    with counting_relays(azurite.blob_endpoint) as (relay,):
+        setting = azurite.connection_string.replace(azurite.blob_endpoint, relay.url)
+        account = StorageAccount(storage_connection({"AzureWebJobsStorage": setting}))
+        try:
+            locks = account.container("import-locks")
+            await locks.ensure()
+            # a margin of 14.5 s of 15: valid only within 0.5 s of the last renewal
+            async with locks.lease("agent-10", seconds=15, renew_every=0.05, margin=14.5) as held:
+                await wait_until_async(lambda: held.renewals >= 1, what="a renewal")
+                relay.stall()
+                await wait_until_async(lambda: not held.valid(), what="the stalled lease seen as invalid")
+                assert not held.lost and held.remaining > 0  # nothing failed, storage still holds it: time says so
+                with pytest.raises(LeaseLost):
+                    held.ensure_valid()
+                relay.resume()
+                await wait_until_async(held.valid, seconds=10, what="valid again after a renewal")
+        finally:
+            relay.resume()
+            await account.aclose()
+
+
+async def test_a_renewal_failing_unexpectedly_is_raised_after_the_lease_is_released(azurite: Any) -> None:
+    """A renewal that fails with an error the client does not map (injected in the SDK's pipeline) stops the
+    renewing; on exit the lease is still released, and the error is raised, or logged when the block's own
+    error is on its way (neither hides the other)."""
+    from azure.storage.blob import BlobClient
+
+    class Injected(Exception):
+        pass
+
+    def refuse_renewals(request: Any) -> None:
+        if request.http_request.headers.get("x-ms-lease-action") == "renew":
+            raise Injected("renewal broken by the test")
+
+    account = StorageAccount(storage_connection({"AzureWebJobsStorage": azurite.connection_string}),
+                             client_options={"raw_request_hook": refuse_renewals})
+    blob = BlobClient.from_connection_string(azurite.connection_string, "import-locks", "agent-11")
+    try:
+        locks = account.container("import-locks")
+        await locks.ensure()
+        with pytest.raises(Injected):
+            async with locks.lease("agent-11", seconds=15, renew_every=0.05) as held:
+                await wait_until_async(lambda: not held.renewing, what="the renewal ended")
+        assert blob.get_blob_properties().lease.state == "available"
+
+        with pytest.raises(KeyError):  # the block's error goes on
+            async with locks.lease("agent-11", seconds=15, renew_every=0.05) as held:
+                await wait_until_async(lambda: not held.renewing, what="the renewal ended")
+                raise KeyError("the block's own error")
+        assert blob.get_blob_properties().lease.state == "available"
+    finally:
+        await account.aclose()
 
 
 async def test_a_lease_lasts_15_to_60_seconds(account: StorageAccount) -> None:
