@@ -4,7 +4,6 @@ column limits, odd but legal input, and the slow timeouts (504 + Retry-After).""
 from __future__ import annotations
 
 import copy
-import os
 import uuid
 
 import pytest
@@ -167,6 +166,7 @@ def test_default_state_is_committed(client, key, dv) -> None:
 
 # Timeouts take the app's own time limits (about 10 s for the booking API; Dataverse timeouts are outages: 503).
 
+@pytest.mark.slow  # 10 s: the booking client's own timeout, as deployed (make test-slow)
 def test_booking_api_timeout_is_504_with_retry_after(client, key, dv, booking) -> None:
     lead = dv.create("leads", {"lastname": "Diaz", "subject": "x"})
     booking.fail_next(10, "hang")
@@ -175,7 +175,7 @@ def test_booking_api_timeout_is_504_with_retry_after(client, key, dv, booking) -
     unavailable(answer, (504,))
 
 
-@pytest.mark.skipif(not os.environ.get("CONTRACT_SLOW"), reason="30 s: set CONTRACT_SLOW=1")
+@pytest.mark.slow  # about 30 s: the app's own Dataverse timeout, as deployed (make test-slow)
 def test_dataverse_timeout_is_503_with_retry_after(client, key, dv, dataverse) -> None:
     dataverse.faults.hang(50, seconds=120)
     answer = client.post(IMPORT, headers=key, json=sample())
