@@ -298,33 +298,48 @@ class StorageAccount:
             await credential.close()
 
 
-class Table:
+class _Resource:
+    """A table, queue or blob container of the account: its calls run with the account's bounds;
+    :meth:`ensure` creates it once per account object (idempotent: one that exists is fine)."""
+
+    KIND = ""
+
     def __init__(self, account: StorageAccount, name: str) -> None:
         self._account = account
         self.name = name
 
-    @property
-    def _client(self) -> Any:
-        return self._account._service("table").get_table_client(self.name)
-
     async def _run(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         return await self._account._calls.run(f"{what} {self.name}", call)
 
+    async def _create(self) -> None:
+        raise NotImplementedError
+
     async def ensure(self) -> None:
-        """Create the table if missing (idempotent; once per account object)."""
-        key = ("table", self.name)
+        """Create it if missing (once per account object)."""
+        key = (self.KIND, self.name)
         if key in self._account._ensured:
             return
         from azure.core.exceptions import ResourceExistsError
 
         async def create() -> None:
             try:
-                await self._account._service("table").create_table(self.name)
+                await self._create()
             except ResourceExistsError:
                 pass
 
-        await self._account._calls.run(f"create table {self.name}", create, account_level=True)
+        await self._account._calls.run(f"create {self.KIND} {self.name}", create, account_level=True)
         self._account._ensured.add(key)
+
+
+class Table(_Resource):
+    KIND = "table"
+
+    @property
+    def _client(self) -> Any:
+        return self._account._service("table").get_table_client(self.name)
+
+    async def _create(self) -> None:
+        await self._account._service("table").create_table(self.name)
 
     async def get(self, partition: str, row: str) -> Entity | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -415,10 +430,8 @@ class Table:
             raise error from exc
 
 
-class Queue:
-    def __init__(self, account: StorageAccount, name: str) -> None:
-        self._account = account
-        self.name = name
+class Queue(_Resource):
+    KIND = "queue"
 
     @property
     def _client(self) -> Any:
@@ -429,27 +442,13 @@ class Queue:
             self.name, message_encode_policy=TextBase64EncodePolicy()
         )
 
-    async def ensure(self) -> None:
-        key = ("queue", self.name)
-        if key in self._account._ensured:
-            return
-        from azure.core.exceptions import ResourceExistsError
-
-        async def create() -> None:
-            try:
-                await self._client.create_queue()
-            except ResourceExistsError:
-                pass
-
-        await self._account._calls.run(f"create queue {self.name}", create, account_level=True)
-        self._account._ensured.add(key)
+    async def _create(self) -> None:
+        await self._client.create_queue()
 
     async def send(self, text: str, *, delay_seconds: float = 0) -> None:
         """Send ``text`` (base64-encoded on the wire), invisible for ``delay_seconds``, bounded by :func:`queue_delay`."""
         delay = queue_delay(delay_seconds)
-        await self._account._calls.run(
-            f"send to {self.name}", lambda: self._client.send_message(text, visibility_timeout=delay or None)
-        )
+        await self._run("send to", lambda: self._client.send_message(text, visibility_timeout=delay or None))
 
 
 class Lease:
@@ -493,32 +492,15 @@ class Lease:
                             f"{', lost' if self.lost else ''})")
 
 
-class Container:
-    def __init__(self, account: StorageAccount, name: str) -> None:
-        self._account = account
-        self.name = name
+class Container(_Resource):
+    KIND = "container"
 
     @property
     def _client(self) -> Any:
         return self._account._service("blob").get_container_client(self.name)
 
-    async def _run(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        return await self._account._calls.run(f"{what} {self.name}", call)
-
-    async def ensure(self) -> None:
-        key = ("container", self.name)
-        if key in self._account._ensured:
-            return
-        from azure.core.exceptions import ResourceExistsError
-
-        async def create() -> None:
-            try:
-                await self._client.create_container()
-            except ResourceExistsError:
-                pass
-
-        await self._account._calls.run(f"create container {self.name}", create, account_level=True)
-        self._account._ensured.add(key)
+    async def _create(self) -> None:
+        await self._client.create_container()
 
     async def put(self, name: str, data: bytes, *, overwrite: bool = True) -> None:
         """Write the blob; :class:`AlreadyExists` when it exists and ``overwrite`` is false."""
