@@ -61,7 +61,8 @@ class Pace:
     updates: ChunkSizer = field(default_factory=ChunkSizer)
     deletes: ChunkSizer = field(default_factory=ChunkSizer)
     before_write: Callable[[], None] | None = None
-    """Called before each chunk is written; what it raises stops the writes (a job's lease check)."""
+    """Called before every write request, the writer's own re-sends of a refused chunk included;
+    what it raises stops the writes (a job's lease check)."""
 
     def guarded(self, write: Callable[[Sequence[T]], Awaitable[None]]) -> Callable[[Sequence[T]], Awaitable[None]]:
         check = self.before_write
@@ -78,28 +79,35 @@ class Pace:
 async def create(
     client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress, pace: Pace,
 ) -> WriteOutcome:
-    writer = _Writer(client, gate)
-    await run_chunks(items, pace.creates, pace.lanes, pace.guarded(writer.create), progress, pace.ceiling)
+    writer = _Writer(client, gate, pace.before_write)
+    await run_chunks(items, pace.creates, pace.lanes, writer.create, progress, pace.ceiling)
     return writer.outcome
 
 
 async def update(
     client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress, pace: Pace,
 ) -> WriteOutcome:
-    writer = _Writer(client, gate)
-    await run_chunks(items, pace.updates, pace.lanes, pace.guarded(writer.update), progress, pace.ceiling)
+    writer = _Writer(client, gate, pace.before_write)
+    await run_chunks(items, pace.updates, pace.lanes, writer.update, progress, pace.ceiling)
     return writer.outcome
 
 
 class _Writer:
-    """Bulk writes of bookings, each refused chunk settled with as few requests as it takes."""
+    """Bulk writes of bookings, each refused chunk settled with as few requests as it takes.
 
-    def __init__(self, client: "DataverseClient", gate: asyncio.Semaphore) -> None:
+    ``before_write`` runs before every CreateMultiple/UpdateMultiple, the halves and the settling
+    writes of a refused chunk included, so a lost lease stops them all."""
+
+    def __init__(self, client: "DataverseClient", gate: asyncio.Semaphore,
+                 before_write: Callable[[], None] | None = None) -> None:
         self.client = client
         self.gate = gate
+        self.before_write = before_write
         self.outcome = WriteOutcome()
 
     async def create(self, chunk: Sequence[Desired]) -> None:
+        if self.before_write is not None:
+            self.before_write()
         try:
             await self.client.create_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk],
                                               chunk_size=len(chunk), primary_key=PRIMARY_KEY)
@@ -111,6 +119,8 @@ class _Writer:
             self.outcome.created += len(chunk)
 
     async def update(self, chunk: Sequence[Desired]) -> None:
+        if self.before_write is not None:
+            self.before_write()
         try:
             await self.client.update_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk],
                                               chunk_size=len(chunk))
