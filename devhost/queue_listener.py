@@ -213,20 +213,31 @@ class QueueListener:
                 return
             finished = asyncio.Event()
             renewal = asyncio.create_task(self._keep_hidden(message.id, receipt, finished))
+            succeeded: bool | None = None
             try:
                 succeeded = await self._invoke(message, body)
-            except asyncio.CancelledError:  # abandoned as the host stops
+                # Never cancel a renewal: one on the wire has had a new pop receipt issued by the
+                # service already. Its answer is awaited (shielded, so a stop arriving now cannot
+                # cut it off either), so what follows uses the latest receipt.
                 finished.set()
-                await renewal
-                await self._release(message.id, receipt.value)
-                log.warning("function %s: message %s abandoned as the host stopped; visible again now",
-                            self.function.name, message.id)
+                await asyncio.shield(renewal)
+            except asyncio.CancelledError:  # the host stops: while the function runs, or as its last renewal lands
+                finished.set()
+                if not renewal.done():
+                    log.info("function %s: message %s: stopping; waiting for its hide renewal on the wire",
+                             self.function.name, message.id)
+                    await renewal
+                if succeeded:  # the function is done: delete, so it is not run again
+                    await queue.delete_message(message.id, receipt.value)
+                else:
+                    await self._release(message.id, receipt.value)
+                    log.warning("function %s: message %s abandoned as the host stopped; visible again now",
+                                self.function.name, message.id)
                 raise
             finally:
-                # Never cancel a renewal: one on the wire has had a new pop receipt issued by the
-                # service already. Its answer is awaited, so what follows uses the latest receipt.
                 finished.set()
-                await renewal
+                if not renewal.done():
+                    await renewal
             if succeeded:
                 await queue.delete_message(message.id, receipt.value)
             elif self._poison is None:  # as in the host: no release, which would loop fast; it waits out the hide

@@ -288,6 +288,42 @@ def test_stopping_the_host_waits_for_a_running_message_to_finish(
     assert messages_left(queue) == 0  # finished during the drain, so deleted
 
 
+def test_stopping_while_a_finished_message_waits_for_its_renewal_still_deletes_it(
+    tmp_path: Path, azurite: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The function has finished, its last hide renewal is on the wire, and the host stops with a
+    drain shorter than the wait: the stop must neither cut the renewal off (the delete would use a
+    stale pop receipt) nor give back a message whose function succeeded (it would run twice)."""
+    app = write_queue_app(tmp_path)
+    queue = queue_client(azurite, "held")
+    queue.create_queue()
+    queue.send_message("finished as the host stops")
+    caplog.set_level(logging.INFO, logger="devhost.queues")
+    with counting_relays(azurite.queue_endpoint) as [relay]:
+        relayed = azurite.connection_string.replace(azurite.queue_endpoint, relay.url)
+        renewal = relay.hold_response("PUT", "/held/messages/")
+        host = running_host(app, azurite, settings={"JobsStorage": relayed}, queue_visibility_seconds=8,
+                            queue_drain_seconds=0.5)
+        host.__enter__()
+        wait_until(lambda: records(app, "held", "start"), what="started")
+        wait_until(renewal.arrived.is_set, seconds=15, what="a renewal answered by Azurite, the answer held back")
+        (app / "release").touch()
+        wait_until(lambda: records(app, "held", "end"), what="the function finished")
+
+        def release_once_stopping() -> None:
+            wait_until(lambda: any("waiting for its hide renewal" in r.getMessage() for r in caplog.records),
+                       seconds=15, what="the stop reaching the message")
+            renewal.release()
+
+        releaser = threading.Thread(target=release_once_stopping)
+        releaser.start()
+        host.__exit__(None, None, None)
+        releaser.join()
+    assert messages_left(queue) == 0  # deleted with the renewed receipt: not run again
+    assert len(records(app, "held", "start")) == 1
+    assert not any("abandoned" in r.getMessage() for r in caplog.records)
+
+
 def test_a_timer_runs_on_startup_and_on_its_schedule(tmp_path: Path, azurite: Any) -> None:
     app = write_queue_app(tmp_path)
     with running_host(app, azurite, settings={"QUEUE_APP_TIMER": "* * * * * *"}) as host:
