@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 CONFORMANCE_JS := tests/conformance/js
 JS_STAMP       := $(CONFORMANCE_JS)/node_modules/.installed
 # The pinned @azure/msal-browser for the ribbon web resources (dynamics/), installed from its lock
-# file so the node tests can check the committed bundle against it.
+# file so the node tests can check the committed bundle against it, and xrm-mock, the Dynamics
+# client API of the button's node and browser tests.
 DYNAMICS_JS       := dynamics
 DYNAMICS_JS_STAMP := $(DYNAMICS_JS)/node_modules/.installed
 # Azurite, the Azure Storage emulator (pinned in tools/azurite), for `make run` and the storage tests.

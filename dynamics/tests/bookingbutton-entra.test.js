@@ -6,7 +6,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 
-const { createXrm, createForm, definition } = require("./fake-xrm");
+const { createXrm, createForm, definition, notificationOf } = require("./dynamics-xrm");
 const { useFunctionApp } = require("./function-app");
 const { loadButton } = require("./load-button");
 const { createMsal, InteractionRequiredAuthError, BrowserAuthError, AuthError } = require("./fake-msal");
@@ -40,7 +40,7 @@ async function click({ msalOptions = {}, variables = {} } = {}) {
   const { button, window } = loadButton(Xrm, { msal });
   const { formContext, state } = createForm();
   const opened = await button.open(formContext, { window });
-  return { opened, calls, msalCalls, state, notification: state.notifications.get("new_bookingbutton") };
+  return { opened, calls, msalCalls, state, notification: notificationOf(formContext) };
 }
 
 function assertFailure(result, message) {
@@ -230,14 +230,14 @@ test("loads the msal-browser web resource once when the command did not", async 
 test("without the msal-browser web resource the administrator is told to add it", async () => {
   const { Xrm, calls } = createXrm({ variables: entraVariables(app), userName: USER });
   const { button, window, scripts } = loadButton(Xrm);
-  const { formContext, state } = createForm();
+  const { formContext } = createForm();
 
   assert.equal(await button.open(formContext, { window }), false);
 
   assert.equal(scripts.length, 1);
   assert.equal(scripts[0].removed, true);
   assert.equal(app.requests.length, 0);
-  assert.match(state.notifications.get("new_bookingbutton").message, /new_msalbrowser\.js.*Ask your administrator/);
+  assert.match(notificationOf(formContext).message, /new_msalbrowser\.js.*Ask your administrator/);
   assert.equal(calls.opened.length, 0);
 });
 

@@ -1,12 +1,12 @@
 "use strict";
 /*
- * The ribbon button, run as Dynamics runs it (a classic script) against a fake Xrm and a
+ * The ribbon button, run as Dynamics runs it (a classic script) against xrm-mock's Xrm and a
  * real local HTTP server that answers like the function app.
  */
 const test = require("node:test");
 const assert = require("node:assert/strict");
 
-const { createXrm, createForm, definition } = require("./fake-xrm");
+const { createXrm, createForm, definition, notificationOf } = require("./dynamics-xrm");
 const { useFunctionApp } = require("./function-app");
 const { loadButton } = require("./load-button");
 
@@ -26,7 +26,7 @@ async function click(formOptions = {}, settingOptions = {}, options = {}) {
   const { button, window, added } = loadButton(Xrm);
   const { formContext, state } = createForm(formOptions);
   const opened = await button.open(formContext, { window, ...options });
-  return { opened, calls, state, window, added, notification: state.notifications.get("new_bookingbutton") };
+  return { opened, calls, state, window, added, notification: notificationOf(formContext) };
 }
 
 test("defines no global but BookingButton", () => {
@@ -152,11 +152,11 @@ test("a network error gets its own message", async () => {
     variables: [definition("new_BookingFunctionUrl", null, "http://127.0.0.1:9"), definition("new_BookingFunctionKey", null, KEY)],
   });
   const { button, window } = loadButton(Xrm);
-  const { formContext, state } = createForm();
+  const { formContext } = createForm();
 
   assert.equal(await button.open(formContext, { window }), false);
 
-  assert.match(state.notifications.get("new_bookingbutton").message, /Could not reach the booking service/);
+  assert.match(notificationOf(formContext).message, /Could not reach the booking service/);
   assert.equal(calls.opened.length, 0);
 });
 
@@ -172,11 +172,11 @@ test("missing or unsafe configuration is explained, nothing is called", async ()
   for (const url of [null, "http://functions.example.com", "not a url"]) {
     const { Xrm } = createXrm({ variables: [definition("new_BookingFunctionUrl", url)] });
     const { button, window } = loadButton(Xrm);
-    const { formContext, state } = createForm();
+    const { formContext } = createForm();
 
     await button.open(formContext, { window });
 
-    assert.match(state.notifications.get("new_bookingbutton").message, /new_BookingFunctionUrl/);
+    assert.match(notificationOf(formContext).message, /new_BookingFunctionUrl/);
   }
   assert.equal(app.requests.length, 0);
 });
@@ -196,14 +196,14 @@ test("a second click clears the previous failure", async () => {
   app.answer = "unavailable";
   const { Xrm } = createXrm({ variables: settingsFor(app) });
   const { button, window } = loadButton(Xrm);
-  const { formContext, state } = createForm();
+  const { formContext } = createForm();
   await button.open(formContext, { window });
-  assert.ok(state.notifications.has("new_bookingbutton"));
+  assert.ok(notificationOf(formContext));
 
   app.answer = "created";
   assert.equal(await button.open(formContext, { window }), true);
 
-  assert.equal(state.notifications.has("new_bookingbutton"), false);
+  assert.equal(notificationOf(formContext), undefined);
 });
 
 test("the enable rule needs a saved record", () => {

@@ -10,7 +10,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const vm = require("node:vm");
 
-const { createXrm, createForm, definition } = require("./fake-xrm");
+const { createXrm, createForm, definition, notificationOf } = require("./dynamics-xrm");
 const { loadButton } = require("./load-button");
 const { createMsal } = require("./fake-msal");
 
@@ -69,12 +69,12 @@ test("the button tells MSAL's real error classes apart: popup after interaction_
   ].map(([name, value]) => definition(name, null, value));
   const { Xrm } = createXrm({ variables });
   const { button, window } = loadButton(Xrm, { msal });
-  const { formContext, state } = createForm();
+  const { formContext } = createForm();
 
   assert.equal(await button.open(formContext, { window }), false);
 
   assert.equal(fake.calls.acquireTokenPopup.length, 1);
-  assert.match(state.notifications.get("new_bookingbutton").message, /blocked by the browser/);
+  assert.match(notificationOf(formContext).message, /blocked by the browser/);
 });
 
 test("the committed files equal the pinned package's files", { skip: !INSTALLED && "run npm ci in dynamics/ (make test does)" }, async () => {

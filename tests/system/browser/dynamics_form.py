@@ -6,9 +6,10 @@ redirect bridge hands the answer back to the form through that origin.
 
 - ``/main.aspx``: a lead (or contact) form with a "Book appointment" button wired the way the
   ribbon command is (dynamics/ribbon/RibbonDiffXml.xml: ``BookingButton.open`` with the
-  PrimaryControl). The Dynamics client API (``Xrm``) is the node tests' stand-in,
-  dynamics/tests/fake-xrm.js, with ``Xrm.Navigation.openUrl`` opening a window as Dynamics
-  does; environment variables, the user and the record come from :attr:`DynamicsForm.setup`.
+  PrimaryControl). The Dynamics client API (``Xrm``) is the node tests': the xrm-mock package
+  (its one-file browser build, loaded by dynamics/tests/amd-loader.js) set up by
+  dynamics/tests/dynamics-xrm.js, with ``Xrm.Navigation.openUrl`` also opening a window as
+  Dynamics does; environment variables, the user and the record come from :attr:`DynamicsForm.setup`.
   After a click the form shows the button's notification in ``#notification`` and sets
   ``data-outcome`` on ``<body>`` (``opened`` or ``refused``).
 - ``/WebResources/<name>``: the committed files of dynamics/webresources/, byte for byte
@@ -34,7 +35,13 @@ from tools.local_tls import TlsFiles, generate
 from tools.loopback_server import LoopbackServer
 
 WEB_RESOURCES = ROOT / "dynamics" / "webresources"
-FAKE_XRM = ROOT / "dynamics" / "tests" / "fake-xrm.js"
+# The form page's client API, in load order: a small AMD loader, xrm-mock's browser build (installed
+# by `npm ci` in dynamics/, which `make test` runs), and the tests' set-up of it.
+FORM_SCRIPTS = {
+    "amd-loader.js": ROOT / "dynamics" / "tests" / "amd-loader.js",
+    "xrm-mock.js": ROOT / "dynamics" / "node_modules" / "xrm-mock" / "build" / "index.js",
+    "dynamics-xrm.js": ROOT / "dynamics" / "tests" / "dynamics-xrm.js",
+}
 SERVED = {"new_bookingbutton.js", "new_msalbrowser.js", "new_msalredirectbridge.js", "new_bookingauth.html"}
 FORM_PATH = "/main.aspx"
 REDIRECT_PAGE = "/WebResources/new_bookingauth.html"
@@ -45,7 +52,9 @@ FORM_PAGE = """<!DOCTYPE html>
 <head>
   <meta charset="utf-8">
   <title>Lead (Dynamics form stand-in)</title>
-  <script src="/_form/fake-xrm.js"></script>
+  <script src="/_form/amd-loader.js"></script>
+  <script src="/_form/xrm-mock.js"></script>
+  <script src="/_form/dynamics-xrm.js"></script>
   <script src="/WebResources/new_bookingbutton.js"></script>
 </head>
 <body data-outcome="">
@@ -58,23 +67,25 @@ FORM_PAGE = """<!DOCTYPE html>
       "use strict";
       var setup = JSON.parse(document.getElementById("form-setup").textContent);
       var variables = Object.keys(setup.variables).map(function (name) {
-        return FakeXrm.definition(name, null, setup.variables[name]);
+        return DynamicsXrm.definition(name, null, setup.variables[name]);
       });
-      var client = FakeXrm.createXrm({
+      var client = DynamicsXrm.createXrm({
         variables: variables, clientUrl: location.origin, userName: setup.userName,
         userId: setup.userId, users: setup.users,
       });
-      // Dynamics opens the URL in a new window of the given size.
-      client.Xrm.Navigation.openUrl = function (url, options) {
-        client.calls.opened.push({ url: url, options: options });
+      // xrm-mock records the call; Dynamics opens the URL in a new window of the given size.
+      var navigation = client.Xrm.Navigation;
+      var recordOpenUrl = navigation.openUrl.bind(navigation);
+      navigation.openUrl = function (url, options) {
+        recordOpenUrl(url, options);
         window.open(url, "_blank", "width=" + options.width + ",height=" + options.height);
       };
       window.Xrm = client.Xrm;
-      var form = FakeXrm.createForm({ entity: setup.entity, id: "{" + setup.recordId.toUpperCase() + "}" });
+      var form = DynamicsXrm.createForm({ entity: setup.entity, id: "{" + setup.recordId.toUpperCase() + "}" });
       document.getElementById("book").addEventListener("click", function () {
         document.body.dataset.outcome = "";
         BookingButton.open(form.formContext).then(function (opened) {
-          var shown = form.state.notifications.get("new_bookingbutton");
+          var shown = DynamicsXrm.notificationOf(form.formContext);
           document.getElementById("notification").textContent = shown ? shown.message : "";
           document.body.dataset.outcome = opened ? "opened" : "refused";
         });
@@ -109,6 +120,8 @@ class DynamicsForm:
     """The https origin of the form and its web resources; ``setup`` is read at each page load."""
 
     def __init__(self) -> None:
+        if not FORM_SCRIPTS["xrm-mock.js"].is_file():
+            raise RuntimeError("xrm-mock is not installed: run `make test` (it runs `npm ci` in dynamics/)")
         self.setup = FormSetup()
         self._folder = Path(tempfile.mkdtemp(prefix="dynamics-form-"))
         self.tls: TlsFiles = generate(self._folder, ca_name="Dynamics form stand-in CA (development only)")
@@ -146,13 +159,16 @@ class DynamicsForm:
                 return PlainTextResponse("Not found", status_code=404)
             return FileResponse(WEB_RESOURCES / name, media_type=_media_type(name), headers=NO_STORE)
 
-        async def fake_xrm(request: Request) -> Response:
-            return FileResponse(FAKE_XRM, media_type="text/javascript", headers=NO_STORE)
+        async def form_script(request: Request) -> Response:
+            script = FORM_SCRIPTS.get(request.path_params["name"])
+            if script is None:
+                return PlainTextResponse("Not found", status_code=404)
+            return FileResponse(script, media_type="text/javascript", headers=NO_STORE)
 
         return Starlette(routes=[
             Route(FORM_PATH, form, methods=["GET"]),
             Route("/WebResources/{name}", web_resource, methods=["GET"]),
-            Route("/_form/fake-xrm.js", fake_xrm, methods=["GET"]),
+            Route("/_form/{name}", form_script, methods=["GET"]),
         ])
 
 
