@@ -145,13 +145,12 @@ def _check_state(emulator: Any, sent: list[Delivery]) -> list[str]:
     return problems
 
 
-def run(total: int = 1000, *, cost_model: str | None = None, time_compression: float = 1.0) -> dict[str, Any]:
-    """``cost_model="standard"`` runs the same load against the emulator's cost model (docs/cost-model.md)."""
+def _load(sent: list[Delivery], *, storage: str | None, cost_model: str | None,
+          time_compression: float) -> tuple[dict[str, Any], list[str], Tally, float, int]:
+    """One pass of ``sent`` through a fresh emulator and DevHost; ``storage``: AzureWebJobsStorage or none."""
     from devhost import DevHost
     from emulators.dataverse import DataverseEmulator
 
-    scale = total / 1000
-    sent = deliveries(int(700 * scale), int(200 * scale), int(100 * scale))
     emulator = DataverseEmulator(custom_columns={"appointment": {VERSION_COLUMN: "string"}},
                                  cost_model=cost_model, time_compression=time_compression)
     emulator.start()
@@ -159,6 +158,7 @@ def run(total: int = 1000, *, cost_model: str | None = None, time_compression: f
         "DATAVERSE_URL": emulator.url, "DATAVERSE_AUTH": "none", "BOOKING_API_URL": "http://127.0.0.1:9/unused",
         "BOOKING_REDIRECT_URL": "https://book.example.com/start?session={sessionId}",
         "BOOKING_WEBHOOK_SECRET": SECRET, "APPOINTMENT_VERSION_COLUMN": VERSION_COLUMN,
+        **({"AzureWebJobsStorage": storage} if storage else {}),
     }
     try:
         with DevHost(app_dir=ROOT, settings=settings) as host:
@@ -184,6 +184,10 @@ def run(total: int = 1000, *, cost_model: str | None = None, time_compression: f
         "failed": tally.failed,
         "state_problems": problems,
     }
+    return result, problems, tally, elapsed, requests
+
+
+def _report(result: dict[str, Any], tally: Tally, problems: list[str]) -> None:
     print(f"   {result['deliveries']} deliveries ({SENDERS} senders): {result['seconds']} s, "
           f"{result['deliveries_per_second']} deliveries/s")
     print(f"   latency of an accepted delivery: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms")
@@ -193,6 +197,42 @@ def run(total: int = 1000, *, cost_model: str | None = None, time_compression: f
     print(f"   final state: {verdict if not problems and not tally.failed else problems[:5]}")
     if problems or tally.failed:
         raise AssertionError(f"{len(problems)} state problems, {tally.failed} deliveries failed")
+
+
+def run(total: int = 1000, *, cost_model: str | None = None, time_compression: float = 1.0,
+        with_storage: bool = True) -> dict[str, Any]:
+    """``cost_model="standard"`` runs the same load against the emulator's cost model (docs/cost-model.md).
+
+    ``with_storage``: a second pass of the same deliveries with the app's storage account (Azurite,
+    through request-counting relays), so delivery records and appointment markers are on; reported
+    against the first pass, measured in the same run."""
+    scale = total / 1000
+    sent = deliveries(int(700 * scale), int(200 * scale), int(100 * scale))
+    result, problems, tally, _, _ = _load(sent, storage=None, cost_model=cost_model,
+                                          time_compression=time_compression)
+    print("   without a storage account:")
+    _report(result, tally, problems)
+    if not with_storage:
+        return result
+    from tests.support.azurite import running_azurite
+    from tests.support.counting_proxy import counting_relays
+
+    with running_azurite() as azurite, \
+            counting_relays(azurite.blob_endpoint, azurite.queue_endpoint, azurite.table_endpoint) as relays:
+        connection = azurite.connection_string
+        for relay, endpoint in zip(relays, (azurite.blob_endpoint, azurite.queue_endpoint, azurite.table_endpoint), strict=True):
+            connection = connection.replace(f"={endpoint};", f"={relay.url};")
+        stored, problems, tally, _, _ = _load(sent, storage=connection, cost_model=cost_model,
+                                              time_compression=time_compression)
+        storage_requests = sum(relay.total for relay in relays)
+    stored["storage_requests_per_delivery"] = round(storage_requests / len(sent), 2)
+    print("   with a storage account (Azurite): delivery records and appointment markers")
+    _report(stored, tally, problems)
+    print(f"   storage requests per delivery: {stored['storage_requests_per_delivery']}")
+    print(f"   against the pass without storage: p50 x{stored['p50_ms'] / result['p50_ms']:.2f}, "
+          f"p99 x{stored['p99_ms'] / result['p99_ms']:.2f}, "
+          f"throughput x{stored['deliveries_per_second'] / result['deliveries_per_second']:.2f}")
+    result["with_storage"] = stored
     return result
 
 

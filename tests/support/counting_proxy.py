@@ -139,8 +139,12 @@ class CountingRelay:
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         server_reader, server_writer = await asyncio.open_connection(self._host, self._port)
         connection: dict[str, HeldResponse] = {}
-        await asyncio.gather(self._pipe(client_reader, server_writer, client_writer, connection),
-                             self._pipe(server_reader, client_writer, None, connection))
+        try:
+            await asyncio.gather(self._pipe(client_reader, server_writer, client_writer, connection),
+                                 self._pipe(server_reader, client_writer, None, connection))
+        except asyncio.CancelledError:  # the relays shutting down: a cancelled connection is no error to report
+            server_writer.close()
+            client_writer.close()
 
 
 @contextmanager
