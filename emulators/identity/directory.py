@@ -15,6 +15,9 @@ from .jws import b64url
 
 OIDC_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+# Azure Storage's first-party application in every Entra ID tenant: its app id and resource (identifier URI).
+AZURE_STORAGE_APP_ID = "e406a681-f3d4-42a8-90b6-c2b029497af1"
+AZURE_STORAGE_RESOURCE = "https://storage.azure.com"
 
 
 def new_id() -> str:
@@ -69,6 +72,7 @@ class App:
     application_grants: dict[str, list[str]] = field(default_factory=dict)  # resource client id -> roles
     access_token_version: int = 2
     audience: str | None = None  # aud override (the token exchange resource uses its URI)
+    public_v1_issuer: bool = False  # v1 tokens say iss https://sts.windows.net/{tid}/ (Entra ID's), not the stand-in's URL
 
     def add_secret(self) -> str:
         value = "stand-in~" + secrets.token_urlsafe(30)
@@ -93,7 +97,8 @@ class App:
             "redirect_uris": self.redirect_uris, "identifier_uris": self.identifier_uris,
             "scopes": self.scopes, "app_roles": self.app_roles, "pre_authorized": self.pre_authorized,
             "delegated_grants": self.delegated_grants, "application_grants": self.application_grants,
-            "access_token_version": self.access_token_version, "secrets": len(self.secrets),
+            "access_token_version": self.access_token_version, "public_v1_issuer": self.public_v1_issuer,
+            "secrets": len(self.secrets),
             "certificates": len(self.certificates),
             "federated_credentials": [vars(f) for f in self.federated_credentials],
         }

@@ -13,6 +13,9 @@ from .directory import App, ManagedIdentity, User
 from .jws import b64url, sign_rs256
 from .signing_keys import SigningKeys
 
+PUBLIC_V1_ISSUER = "https://sts.windows.net/{tenant_id}/"
+"""Entra ID's issuer of v1.0 access tokens (global cloud), for resources registered with ``public_v1_issuer``."""
+
 # How the client proved itself (azpacr / appidacr): 0 public, 1 secret, 2 certificate or assertion.
 PUBLIC, SECRET, ASSERTION = "0", "1", "2"
 
@@ -59,8 +62,9 @@ class Issuer:
     def issuer_v2(self, tenant_id: str) -> str:
         return f"{self.base_url}/{tenant_id}/v2.0"
 
-    def issuer_v1(self, tenant_id: str) -> str:
-        return f"{self.base_url}/{tenant_id}/"
+    def issuer_v1(self, tenant_id: str, *, public: bool = False) -> str:
+        """The stand-in's own v1 issuer, or (``public``) the one Entra ID writes: ``https://sts.windows.net/{tid}/``."""
+        return PUBLIC_V1_ISSUER.format(tenant_id=tenant_id) if public else f"{self.base_url}/{tenant_id}/"
 
     def _sign(self, claims: dict[str, Any], *, v1: bool = False) -> str:
         key = self.keys.active
@@ -86,7 +90,7 @@ class Issuer:
         tenant_id = user.tenant_id if user else caller.tenant_id
         claims: dict[str, Any] = {
             "aud": resource.audience or (requested.rstrip("/") if v1 else resource.client_id),
-            "iss": self.issuer_v1(tenant_id) if v1 else self.issuer_v2(tenant_id),
+            "iss": self.issuer_v1(tenant_id, public=resource.public_v1_issuer) if v1 else self.issuer_v2(tenant_id),
             "iat": now,
             "nbf": now,
             "exp": now + expires_in,

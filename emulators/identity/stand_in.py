@@ -16,7 +16,15 @@ from typing import Any
 from tools.local_tls import TlsFiles, generate
 from tools.loopback_server import LoopbackServer
 
-from .directory import App, FederatedCredential, ManagedIdentity, User, new_id
+from .directory import (
+    AZURE_STORAGE_APP_ID,
+    AZURE_STORAGE_RESOURCE,
+    App,
+    FederatedCredential,
+    ManagedIdentity,
+    User,
+    new_id,
+)
 from .issuer import PUBLIC, Caller
 from .state import Fault, IdentityState, RequestRecord
 
@@ -130,6 +138,20 @@ class IdentityStandIn:
         """An app registration; ``App.add_secret()`` returns a new client secret."""
         with self.state.lock:
             return self.state.directory.add_app(name, **settings)
+
+    def add_azure_storage(self) -> App:
+        """Azure Storage as Entra ID knows it (idempotent): app id ``e406a681-...``, resource
+        ``https://storage.azure.com``, v1.0 tokens whose ``iss`` is Entra ID's public
+        ``https://sts.windows.net/{tid}/`` (``public_v1_issuer``), so a storage emulator that checks the
+        issuer against Entra ID's (Azurite's ``--oauth basic``) accepts them. Home tenant only."""
+        with self.state.lock:
+            found = self.state.directory.apps.get(AZURE_STORAGE_APP_ID)
+            if found is not None:
+                return found
+            return self.state.directory.add_app(
+                "Azure Storage", client_id=AZURE_STORAGE_APP_ID, identifier_uris=[AZURE_STORAGE_RESOURCE],
+                scopes=["user_impersonation"], access_token_version=1, public_v1_issuer=True,
+            )
 
     def add_managed_identity(self, **options: Any) -> ManagedIdentity:
         """A user-assigned managed identity (``system_assigned=True`` for the app's own)."""

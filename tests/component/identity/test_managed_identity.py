@@ -114,3 +114,19 @@ def test_federated_assertion_from_an_untrusted_identity_is_refused(app_service, 
         authority=app_service.authority(), instance_discovery=False)
     result = app.acquire_token_for_client([f"{registered.dataverse_url}/.default"])
     assert result["error_codes"] == [70021]
+
+
+def test_azure_storage_tokens_carry_entra_ids_public_v1_issuer(app_service, registered):
+    """add_azure_storage: Azure Storage's resource and app id, v1 tokens whose issuer is Entra ID's
+    (https://sts.windows.net/{tid}/), as a storage emulator checking the issuer wants; other v1
+    resources keep the stand-in's own issuer."""
+    storage = app_service.add_azure_storage()
+    assert app_service.add_azure_storage() is storage  # registered once
+    assert storage.client_id == "e406a681-f3d4-42a8-90b6-c2b029497af1"
+    token = ManagedIdentityCredential().get_token("https://storage.azure.com/.default")
+    claims = verified_claims(app_service, token.token, audience="https://storage.azure.com",
+                             issuer=f"https://sts.windows.net/{app_service.tenant_id}/")
+    assert claims["ver"] == "1.0" and claims["appid"] == app_service.system_identity.client_id
+    other = ManagedIdentityCredential().get_token(f"{registered.dataverse_url}/.default")
+    verified_claims(app_service, other.token, audience=registered.dataverse_url,
+                    issuer=f"{app_service.url}/{app_service.tenant_id}/")
