@@ -48,7 +48,8 @@ class CompositionRoot:
     (a timeout, a retry policy, a transport): the production defaults are the clients' own,
     tests pass shorter ones instead of patching. ``entra_options`` go to the token validator
     (``verify``: an ``ssl.SSLContext`` trusting a local identity stand-in; ``unknown_kid_interval``).
-    ``storage_options`` go to :class:`~storage_client.StorageAccount` (``timeout``, ``credential``).
+    ``storage_options`` go to :class:`~storage_client.StorageAccount` (``timeout``, ``credential``); a CA bundle
+    in ``SSL_CERT_FILE`` or ``REQUESTS_CA_BUNDLE`` becomes its ``connection_verify`` (storage and token requests).
     """
 
     def __init__(
@@ -114,20 +115,29 @@ class CompositionRoot:
         connection = settings.storage
         if connection is None:
             return None
+        environ = os.environ if self._environ is None else self._environ
         if connection.uses_identity and connection.managed_identity_client_id is None:
-            environ = os.environ if self._environ is None else self._environ
             client_id = environ.get("AZURE_CLIENT_ID") or None  # the app's user-assigned identity, as for Dataverse
             if client_id:
                 import dataclasses
 
                 connection = dataclasses.replace(connection, managed_identity_client_id=client_id)
+        # A private CA (Azurite over https, a local identity stand-in), as for the Entra clients: aiohttp (the
+        # storage SDK's and the token credential's transport) reads SSL_CERT_FILE only when it is first imported
+        # and never REQUESTS_CA_BUNDLE, so the bundle is passed to the storage clients explicitly.
+        ca_bundle = environ.get("SSL_CERT_FILE") or environ.get("REQUESTS_CA_BUNDLE") or None
+        options = dict(self._storage_options)
+        if ca_bundle:
+            client_options = dict(options.get("client_options") or {})
+            client_options.setdefault("connection_verify", ca_bundle)
+            options["client_options"] = client_options
 
         def build() -> "StorageAccount":
             from storage_client import StorageAccount
 
-            return StorageAccount(connection, **self._storage_options)
+            return StorageAccount(connection, **options)
 
-        return self._on_this_loop(("storage", connection), build)
+        return self._on_this_loop(("storage", connection, ca_bundle), build)
 
     async def aclose(self) -> None:
         """Close the clients of the running loop (the command does this before it exits)."""

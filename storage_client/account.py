@@ -197,7 +197,8 @@ class StorageAccount:
     ``timeout`` bounds each call (retries included). ``credential`` is an async token
     credential for an identity-based connection (``azure.identity.aio``); ``None`` builds the
     default one (:func:`storage_client.identity.default_credential`). ``client_options`` go to
-    the SDK clients' constructors as they are (tests count requests with ``raw_request_hook``).
+    the SDK clients' constructors as they are (tests count requests with ``raw_request_hook``);
+    their ``connection_verify`` (a CA bundle) also goes to the default credential's pipeline.
     """
 
     def __init__(
@@ -227,8 +228,11 @@ class StorageAccount:
         if self._credential is None:
             from storage_client.identity import default_credential
 
+            # The CA bundle the storage clients trust (client_options) is the token endpoint's too.
+            transport = {k: v for k, v in self._client_options.items() if k == "connection_verify"}
             self._credential = default_credential(
-                self.connection.managed_identity_client_id, managed_identity_only=self.connection.managed_identity
+                self.connection.managed_identity_client_id, managed_identity_only=self.connection.managed_identity,
+                **transport,
             )
         return self._credential
 
