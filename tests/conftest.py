@@ -91,15 +91,9 @@ def booking_env(app_settings: dict[str, str], sandbox: Any) -> dict[str, str]:
 # Azurite (the Azure Storage emulator), shared by every suite that needs the app's storage account.
 @pytest.fixture(scope="session")
 def azurite_server() -> Iterator[Any]:
-    import os
+    from tests.support.azurite import require_azurite, running_azurite
 
-    from tests.support.azurite import azurite_missing_reason, running_azurite
-
-    reason = azurite_missing_reason()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + "; CI=true, so a missing Azurite is an error", pytrace=False)
-        pytest.skip(reason)
+    require_azurite()
     with running_azurite() as azurite:
         yield azurite
 
