@@ -11,6 +11,10 @@ A job runs a validated :class:`ScheduleImport` as resumable steps:
   longer has. Removals run per chunk, after that chunk's writes, so within any agent creates and
   updates come before removals, as in the synchronous import.
 
+Step 0 also writes each booking chunk's part of the payload as a blob of its own
+(:func:`chunk_blob`), so a booking step reads and parses only its chunk (:func:`read_chunk`), not
+the whole payload.
+
 Progress counts segments: the total of the payload, and those of the chunks finished.
 
 The job record (one table row) moves ``queued -> running -> succeeded | failed``; its checkpoint
@@ -27,8 +31,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from integration.errors import InvalidInput
+from integration.json_input import parse_json
 from integration.schedules.importer import NO_USER, ImportSummary, ReferenceCounts, Skipped
-from integration.schedules.payload import ScheduleImport
+from integration.schedules.payload import Agent, ScheduleImport, validate_import
 
 MAX_CHUNK_SEGMENTS = 2_000
 """Segments per booking chunk at most: at Dataverse's standard cost (about 2,000 booking writes a
@@ -100,6 +106,50 @@ def schedule_part(schedule: ScheduleImport, step: Step) -> ScheduleImport:
     return ScheduleImport.model_construct(
         source=schedule.source, plan=schedule.plan, window=schedule.window, agents=agents
     )
+
+
+def chunk_blob(schedule: ScheduleImport, step: Step) -> bytes:
+    """What booking step ``step`` reads: its agents with their segments, and the job's source, plan
+    and window, in the payload's own shape (times in UTC, names as validated) plus the step's index.
+    Deterministic: writing it again gives the same bytes."""
+    times: dict[datetime, str] = {}  # shifts start and end on few distinct instants: format each once
+
+    def text(moment: datetime) -> str:
+        if (found := times.get(moment)) is None:
+            found = times[moment] = moment.isoformat()
+        return found
+
+    def agent_document(agent: Agent) -> dict[str, Any]:
+        return {
+            "agentId": agent.agentId, "name": agent.name, "email": agent.email,
+            "segments": [{"activity": s.activity, "available": s.available, "status": s.status, "state": s.state,
+                          "start": text(s.start), "end": text(s.end)} for s in agent.segments],
+        }
+
+    window = schedule.window
+    document = {
+        "step": step.index, "source": schedule.source, "plan": schedule.plan,
+        "window": {"start": text(window.start), "end": text(window.end)} if window else None,
+        "agents": [agent_document(schedule.agents[i]) for i in step.agents],
+    }
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def read_chunk(body: bytes, index: int) -> tuple[ScheduleImport, Step]:
+    """The import of booking step ``index`` and the step itself, from its :func:`chunk_blob`.
+
+    The blob is the app's own data, validated at submit; it is still checked as a payload is (a
+    chunk is a valid import on its own), so a damaged blob raises ``ValueError`` instead of
+    importing something else.
+    """
+    try:
+        document = parse_json(body)
+        if not isinstance(document, dict) or document.get("step") != index or not document.get("agents"):
+            raise ValueError(f"not the chunk of step {index}")
+        part = validate_import(document, consume=True)
+    except InvalidInput:
+        raise ValueError(f"the chunk of step {index} does not validate") from None
+    return part, Step(index, "bookings", tuple(range(len(part.agents))), part.segment_count)
 
 
 def merge_summaries(summaries: Iterable[ImportSummary]) -> ImportSummary:

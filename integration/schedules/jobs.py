@@ -3,6 +3,9 @@
 What a job keeps in the storage account:
 
 - blob ``import-payloads/{jobId}.json``: the request body as received (validated before it is stored);
+- blob ``import-payloads/{jobId}/chunk-NNNN.json`` per booking step, written by step 0: that step's
+  agents with their segments and the job's source, plan and window, so a booking step reads and
+  parses only its own part of the payload;
 - row ``importjobs`` (PartitionKey = jobId, RowKey = ``job``): status, times, progress and the
   checkpoint (``nextStep``, ``enqueuedStep``), always updated with its ETag;
 - blob ``import-payloads/{jobId}/step-NNNN.json`` per finished step: its answer, the agents' lease
@@ -16,7 +19,9 @@ only once all three are written. A crash or an outage between them gives the cal
 (503) instead of a job id, so no job the caller knows of is ever left without a message; what
 was written is left for the purge of old jobs (:func:`purge`).
 
-**A step** (:func:`run_step`) reads the row, skips a step already done, runs the next one,
+**A step** (:func:`run_step`) reads the row, skips a step already done, runs the next one (step 0
+reads the whole payload, writes every chunk blob, then resolves the reference data; a booking step
+reads its chunk blob),
 writes the step's answer, then the checkpoint (ETag-guarded), then the next step's message,
 then notes that message in the row. A redelivered message for a finished step re-sends the
 next step's message when the row shows it was never noted (a crash between checkpoint and
@@ -59,10 +64,12 @@ from integration.schedules.job_plan import (
     JobRecord,
     Step,
     StepMessage,
+    chunk_blob,
     lease_wait_seconds,
     merge_summaries,
     new_job,
     plan_for,
+    read_chunk,
     schedule_part,
 )
 from integration.schedules.job_storage import LOCKS, PAYLOADS, POISON_QUEUE, QUEUE, TABLE
@@ -241,17 +248,15 @@ async def run_step(dependencies: Dependencies, body: bytes | str, dequeue_count:
         try:
             if record.status == "queued":
                 record, etag = await _start(table, record, etag)
-            schedule = await _payload(storage, record)
-            steps = plan_for(schedule)
-            if len(steps) != record.steps:
-                raise _Permanent(_problem(500, "Import job failed", "The job's stored plan no longer matches its payload.",
-                                          True))
-            step = steps[message.step]
-            if step.kind == "reference":
+            if message.step == 0:  # reference data: the one step that reads the whole payload
+                schedule = await _payload(storage, record)
+                steps = _plan(schedule, record)
+                await _write_chunks(storage, record.job_id, schedule, steps)
                 refs = await resolve(dependencies.dataverse, schedule)
                 outcome = _StepOutcome(ImportSummary(referenceData=ReferenceCounts(**refs.created)))
-                await _finish_step(storage, record, etag, step, outcome)
+                await _finish_step(storage, record, etag, steps[0], outcome)
                 return
+            schedule, step = await _chunk(storage, record, message.step)
             async with _agent_leases(storage, schedule, step) as held:
                 if held is None:
                     await storage.queue(QUEUE).send(
@@ -263,8 +268,7 @@ async def run_step(dependencies: Dependencies, body: bytes | str, dequeue_count:
                 if record is None or record.finished or record.next_step != step.index:
                     return  # another delivery finished this step while we waited
                 started = _precise_now()
-                summary = await import_schedule(dependencies.dataverse, schedule_part(schedule, step),
-                                                before_write=held.ensure_valid)
+                summary = await import_schedule(dependencies.dataverse, schedule, before_write=held.ensure_valid)
                 # its referenceData is what this chunk created: nothing, unless a row appeared missing since step 0
                 outcome = _StepOutcome(summary, held.names, started, _precise_now())
                 await _finish_step(storage, record, etag, step, outcome)
@@ -384,6 +388,38 @@ async def _payload(storage: StorageAccount, record: JobRecord) -> ScheduleImport
                                   True)) from None
 
 
+def _plan(schedule: ScheduleImport, record: JobRecord) -> list[Step]:
+    steps = plan_for(schedule)
+    if len(steps) != record.steps:
+        raise _Permanent(_problem(500, "Import job failed", "The job's stored plan no longer matches its payload.",
+                                  True))
+    return steps
+
+
+async def _write_chunks(storage: StorageAccount, job_id: str, schedule: ScheduleImport, steps: Sequence[Step]) -> None:
+    """One blob per booking step (before step 0's checkpoint). Run again after a crash, it writes the same bytes."""
+    payloads = storage.container(PAYLOADS)
+    for step in steps[1:]:
+        await payloads.put(_chunk_blob(job_id, step.index), await asyncio.to_thread(chunk_blob, schedule, step))
+
+
+async def _chunk(storage: StorageAccount, record: JobRecord, index: int) -> tuple[ScheduleImport, Step]:
+    """Booking step ``index``'s import, from its chunk blob. A job whose step 0 ran before chunk blobs
+    existed has none: its steps read the whole payload, as they did then."""
+    body = await storage.container(PAYLOADS).get(_chunk_blob(record.job_id, index))
+    if body is None:
+        log.warning("import job %s: step %d has no chunk blob; it reads the whole payload", record.job_id, index)
+        steps = _plan(schedule := await _payload(storage, record), record)
+        return schedule_part(schedule, steps[index]), steps[index]
+    try:
+        return await asyncio.to_thread(read_chunk, body, index)
+    except ValueError:
+        raise _Permanent(_problem(
+            500, "Import job failed",
+            f"The job's stored part for step {index} is damaged. Submitting the same import again completes it.",
+            True)) from None
+
+
 def lock_name(email: str) -> str:
     """The lease blob of one agent: its Dataverse identity is its user, found by email (two sources
     may give one person different agentIds). Hashed: no personal data in blob names."""
@@ -491,6 +527,10 @@ def _step_blob(job_id: str, index: int) -> str:
     return f"{job_id}/step-{index:04d}.json"
 
 
+def _chunk_blob(job_id: str, index: int) -> str:
+    return f"{job_id}/chunk-{index:04d}.json"
+
+
 async def _fail(table: Any, job_id: str, problem: dict[str, Any]) -> None:
     for _ in range(CHECKPOINT_ATTEMPTS):
         record, etag = await _read(table, job_id)
@@ -523,7 +563,7 @@ async def step_records(dependencies: Dependencies, job_id: str) -> list[dict[str
 
 
 JOB_RETENTION_DAYS = 7
-"""How long a job (row, payload, step answers, result) is kept after it was submitted: as long as
+"""How long a job (row, payload, chunks, step answers, result) is kept after it was submitted: as long as
 its queue messages live (the queue's default time-to-live), so no message outlives its job."""
 PURGE_LIMIT = 500
 """Jobs deleted per purge run at most; the next run goes on."""
@@ -552,7 +592,8 @@ async def purge_old_jobs(storage: StorageAccount, now: datetime, *, days: int = 
     payloads = storage.container(PAYLOADS)
     await payloads.ensure()
     for job_id, steps in old:
-        for name in (f"{job_id}.json", f"{job_id}/result.json", *(_step_blob(job_id, i) for i in range(steps))):
+        for name in (f"{job_id}.json", f"{job_id}/result.json", *(_step_blob(job_id, i) for i in range(steps)),
+                     *(_chunk_blob(job_id, i) for i in range(1, steps))):
             await payloads.delete(name)
         await table.delete(job_id, "job")
     return len(old)

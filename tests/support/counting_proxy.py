@@ -1,7 +1,8 @@
 """A TCP relay in front of a local server that counts the HTTP requests passing through it.
 
 Used to measure how many storage transactions a flow costs: point the app's connection string at
-relays in front of Azurite's blob, queue and table ports and read :attr:`CountingRelay.requests`.
+relays in front of Azurite's blob, queue and table ports and read :attr:`CountingRelay.requests`
+(by method) or :meth:`CountingRelay.count` (by method and path: which blobs were read, say).
 :meth:`CountingRelay.stall` holds what clients send (a storage that has stopped answering) until
 :meth:`CountingRelay.resume`.
 Requests are counted by their request lines (``METHOD /path HTTP/1.1``) in the client's stream:
@@ -52,6 +53,8 @@ class CountingRelay:
         parts = urlsplit(target)
         self._host, self._port, self._path = parts.hostname or "127.0.0.1", parts.port, parts.path
         self.requests: dict[str, int] = {}
+        self.by_path: dict[tuple[str, str], int] = {}
+        """Requests by method and path (without the query), as the client sent them."""
         self.refuse: Callable[[str, str], bool] | None = None
         """Called with each request's method and path (in the relay's thread): true drops it."""
         self.refused = 0
@@ -75,9 +78,15 @@ class CountingRelay:
         with self._lock:
             return sum(self.requests.values())
 
+    def count(self, method: str, path_end: str) -> int:
+        """How many ``method`` requests went to a path ending in ``path_end`` (``/container/blob``)."""
+        with self._lock:
+            return sum(n for (m, path), n in self.by_path.items() if m == method and path.endswith(path_end))
+
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.by_path.clear()
 
     def hold_response(self, method: str, path_part: str) -> HeldResponse:
         """Hold the answer to the next ``method`` request whose path contains ``path_part`` (once)."""
@@ -106,6 +115,8 @@ class CountingRelay:
                 if starts and match.end() > len(tail):
                     method, path = match.group(1).decode(), match.group(2).decode("latin-1")
                     self.requests[method] = self.requests.get(method, 0) + 1
+                    key = (method, path.split("?", 1)[0])
+                    self.by_path[key] = self.by_path.get(key, 0) + 1
                     if self.refuse is not None and self.refuse(method, path):
                         self.refused += 1
                         refused = True

@@ -285,16 +285,13 @@ async def test_storage_transactions_of_a_10000_segment_job_are_bounded(app_setti
     """Every request the app sends to the storage account for one job, counted on the wire (docs/storage.md)."""
     from azure.data.tables import TableClient
 
-    from tests.support.azurite import ACCOUNT, ACCOUNT_KEY
     from tests.support.counting_proxy import counting_relays
 
     document = generate.schedule(agents=100, segments_per_agent=100)  # reference data + 5 chunks of 20 agents
     seed_users(dataverse, [generate.email(i) for i in range(100)])
     with counting_relays(azurite.blob_endpoint, azurite.queue_endpoint, azurite.table_endpoint) as relays:
         blob, queue, table = relays
-        counted = (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-                   f"BlobEndpoint={blob.url};QueueEndpoint={queue.url};TableEndpoint={table.url};")
-        app = JobApp({**app_settings, "AzureWebJobsStorage": counted}, azurite.connection_string)
+        app = JobApp({**app_settings, "AzureWebJobsStorage": counted_connection(relays)}, azurite.connection_string)
         try:
             status, body, _ = await app.post(document, ASYNC)
             assert status == 202
@@ -311,10 +308,133 @@ async def test_storage_transactions_of_a_10000_segment_job_are_bounded(app_setti
           f"one status read of the result {total - sum(submit.values()) - sum(run.values())}; "
           f"host: {app.runner.handled[QUEUE]} messages received and deleted")
     assert app.runner.handled[QUEUE] == 6  # one message per step: no lease waits, no retries
+    assert blob.count("GET", f"/{PAYLOADS}/{body['jobId']}.json") == 1  # step 0 only
     # per step: the row read twice, a checkpoint, a note of the next message, a message, the step's blob,
-    # the payload read, and per agent a lease blob created, acquired and released (renewals: none this short)
+    # the payload (step 0) or its chunk blob read; step 0 writes the 5 chunk blobs; and per agent a lease
+    # blob created, acquired and released (renewals: none this short)
     assert sum(submit.values()) <= 8
-    assert sum(run.values()) <= 6 * 8 + 100 * 3 + 10
+    assert sum(run.values()) <= 6 * 8 + 5 + 100 * 3 + 10  # measured: 353
+
+
+def counted_connection(relays: list[Any]) -> str:
+    """A connection string to Azurite through ``counting_relays`` (blob, queue, table)."""
+    from tests.support.azurite import ACCOUNT, ACCOUNT_KEY
+
+    blob, queue, table = relays
+    return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint={blob.url};QueueEndpoint={queue.url};TableEndpoint={table.url};")
+
+
+async def test_a_booking_step_reads_its_chunk_blob_and_never_the_whole_payload(app_settings, azurite, dataverse):
+    """Step 0 reads the payload and writes one blob per booking chunk; each booking step downloads its own
+    chunk blob only (blob GETs counted by path on the wire)."""
+    from azure.storage.blob import ContainerClient
+
+    from tests.support.counting_proxy import counting_relays
+
+    document = generate.schedule(agents=41, segments_per_agent=100)  # reference data + chunks of 20, 20, 1 agents
+    seed_users(dataverse, [generate.email(i) for i in range(41)])
+    with counting_relays(azurite.blob_endpoint, azurite.queue_endpoint, azurite.table_endpoint) as relays:
+        blob = relays[0]
+        app = JobApp({**app_settings, "AzureWebJobsStorage": counted_connection(relays)}, azurite.connection_string)
+        try:
+            status, body, _ = await app.post(document, ASYNC)
+            assert status == 202
+            job_id = body["jobId"]
+            payload = f"/{PAYLOADS}/{job_id}.json"
+            assert await app.runner.run_once(QUEUE) == 1  # step 0
+            assert blob.count("GET", payload) == 1
+            assert [blob.count("PUT", f"/{PAYLOADS}/{job_id}/chunk-{i:04d}.json") for i in (1, 2, 3)] == [1, 1, 1]
+            for step in (1, 2, 3):
+                assert await app.runner.run_once(QUEUE) == 1
+                assert blob.count("GET", payload) == 1, f"step {step} read the whole payload"
+                assert [blob.count("GET", f"/{PAYLOADS}/{job_id}/chunk-{i:04d}.json") for i in (1, 2, 3)] == [
+                    1 if i <= step else 0 for i in (1, 2, 3)]
+            final = await app.finished(job_id)
+        finally:
+            await app.root.aclose()
+    assert final is not None and final["result"] == expected_fresh_answer(document, {
+        generate.email(i) for i in range(41)})
+    assert booking_keys(dataverse) == payload_keys(dataverse, document)
+    sizes = {b.name: b.size for b in ContainerClient.from_connection_string(azurite.connection_string, PAYLOADS)
+             .list_blobs(name_starts_with=job_id)}
+    chunks = [sizes[f"{job_id}/chunk-{i:04d}.json"] for i in (1, 2, 3)]
+    print(f"\npayload blob {sizes[f'{job_id}.json']} bytes; chunk blobs {chunks} bytes")
+    assert sum(chunks) < 1.5 * sizes[f"{job_id}.json"]  # the payload once more, not once per step
+
+
+async def test_a_damaged_chunk_blob_fails_the_job_and_writes_nothing_of_it(jobs, dataverse, azurite):
+    from azure.storage.blob import ContainerClient
+
+    document = generate.schedule(agents=2, segments_per_agent=3)
+    seed_users(dataverse, [generate.email(i) for i in range(2)])
+    _, body, _ = await jobs.post(document, ASYNC)
+    assert await jobs.runner.run_once(QUEUE) == 1  # step 0: reference data and the chunk blob
+    payloads = ContainerClient.from_connection_string(azurite.connection_string, PAYLOADS)
+    chunk = f"{body['jobId']}/chunk-0001.json"
+    stored = json.loads(payloads.download_blob(chunk).readall())
+    stored["agents"][1]["segments"][0]["end"] = stored["agents"][1]["segments"][0]["start"]  # no longer valid
+    payloads.upload_blob(chunk, json.dumps(stored).encode(), overwrite=True)
+
+    (failed,) = await jobs.run_to_end(body["jobId"])
+    assert failed["status"] == "failed" and failed["error"]["status"] == 500
+    assert failed["error"]["rerunCompletes"] is True and "step 1" in failed["error"]["detail"]
+    assert jobs.runner.handled[QUEUE] == 2 and jobs.runner.failures == []  # failed at once, no retries
+    assert booking_keys(dataverse) == []
+
+
+async def test_a_step_without_its_chunk_blob_reads_the_payload_and_without_either_the_job_fails(jobs, dataverse,
+                                                                                                 azurite):
+    """A job whose step 0 ran before chunk blobs existed (an upgrade mid-job) goes on from the payload."""
+    from azure.storage.blob import ContainerClient
+
+    payloads = ContainerClient.from_connection_string(azurite.connection_string, PAYLOADS)
+    seed_users(dataverse, [generate.email(i) for i in range(2)])
+    ids = []
+    for _ in range(2):
+        _, body, _ = await jobs.post(generate.schedule(agents=2, segments_per_agent=3), ASYNC)
+        ids.append(body["jobId"])
+    assert await jobs.runner.run_once(QUEUE) == 2  # both step 0s
+    for job_id in ids:
+        payloads.delete_blob(f"{job_id}/chunk-0001.json")
+    payloads.delete_blob(f"{ids[1]}.json")
+
+    done, gone = await jobs.run_to_end(*ids)
+    assert done["status"] == "succeeded" and done["result"]["created"] == 6
+    assert gone["status"] == "failed" and gone["error"]["status"] == 410
+
+
+async def test_step_0_interrupted_while_writing_chunk_blobs_runs_again_and_writes_the_same_ones(
+        app_settings, azurite, dataverse):
+    from azure.storage.blob import ContainerClient
+
+    from tests.support.counting_proxy import counting_relays
+
+    document = generate.schedule(agents=101, segments_per_agent=2)  # reference data + chunks of 100 and 1 agents
+    seed_users(dataverse, [generate.email(i) for i in range(101)])
+    payloads = ContainerClient.from_connection_string(azurite.connection_string, PAYLOADS)
+    with counting_relays(azurite.blob_endpoint, azurite.queue_endpoint, azurite.table_endpoint) as relays:
+        blob = relays[0]
+        app = JobApp({**app_settings, "AzureWebJobsStorage": counted_connection(relays)}, azurite.connection_string)
+        try:
+            _, body, _ = await app.post(document, ASYNC)
+            job_id = body["jobId"]
+            blob.refuse = lambda method, path: method == "PUT" and path.split("?")[0].endswith(  # storage gone
+                f"/{PAYLOADS}/{job_id}/chunk-0002.json")
+            assert await app.runner.run_once(QUEUE) == 1
+            assert len(app.runner.failures) == 1 and blob.refused >= 1  # an outage: the message comes back
+            first = payloads.download_blob(f"{job_id}/chunk-0001.json").readall()
+            assert not payloads.get_blob_client(f"{job_id}/chunk-0002.json").exists()
+            assert (await app.status(job_id))[1]["progress"]["done"] == 0
+            blob.refuse = None
+            (final,) = await app.run_to_end(job_id)
+        finally:
+            await app.root.aclose()
+    assert blob.count("PUT", f"/{PAYLOADS}/{job_id}/chunk-0001.json") == 2
+    assert payloads.download_blob(f"{job_id}/chunk-0001.json").readall() == first  # rewritten, the same bytes
+    assert final["status"] == "succeeded" and final["result"] == expected_fresh_answer(document, {
+        generate.email(i) for i in range(101)})
+    assert booking_keys(dataverse) == payload_keys(dataverse, document)
 
 
 async def test_jobs_past_their_retention_are_purged_whole_and_recent_ones_kept(jobs, dataverse, azurite):
@@ -329,8 +449,8 @@ async def test_jobs_past_their_retention_are_purged_whole_and_recent_ones_kept(j
     await jobs.run_to_end(old["jobId"])
     payloads = ContainerClient.from_connection_string(azurite.connection_string, PAYLOADS)
     assert sorted(b.name for b in payloads.list_blobs()) == [
-        f"{old['jobId']}.json", f"{old['jobId']}/result.json", f"{old['jobId']}/step-0000.json",
-        f"{old['jobId']}/step-0001.json"]
+        f"{old['jobId']}.json", f"{old['jobId']}/chunk-0001.json", f"{old['jobId']}/result.json",
+        f"{old['jobId']}/step-0000.json", f"{old['jobId']}/step-0001.json"]
     storage = jobs.root.dependencies().storage
     now = datetime.now(timezone.utc)
     assert await purge_old_jobs(storage, now) == 0  # submitted just now: kept

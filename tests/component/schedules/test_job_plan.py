@@ -13,6 +13,7 @@ from integration.schedules.job_plan import (
     MAX_LEASE_WAIT_SECONDS,
     InvalidTransition,
     JobRecord,
+    Step,
     StepMessage,
     lease_wait_seconds,
     merge_summaries,
@@ -127,3 +128,54 @@ def test_lease_waits_grow_and_are_bounded():
     assert waits[:4] == [1, 2, 4, 8]
     assert waits == sorted(waits) and max(waits) == MAX_LEASE_WAIT_SECONDS
     assert lease_wait_seconds(10**9) == MAX_LEASE_WAIT_SECONDS
+
+
+@pytest.mark.parametrize("window", [True, False])
+def test_a_chunk_blob_reads_back_as_exactly_its_part_of_the_payload(window):
+    import json
+
+    from integration.schedules.job_plan import chunk_blob, plan_for, read_chunk, schedule_part
+    from integration.schedules.payload import parse_import
+    from samples.schedules import generate
+
+    document = generate.schedule(agents=45, segments_per_agent=100)  # chunks of 20, 20 and 5 agents
+    if not window:
+        del document["window"], document["plan"]
+    first = document["agents"][0]
+    first["name"], first["segments"][0]["state"], first["segments"][1]["state"] = "Zoë Ñúñez ✓", "canceled", "proposed"
+    first["segments"][2]["start"] = first["segments"][2]["start"].replace("Z", "+02:00")  # any offset: UTC once read
+    first["segments"][2]["end"] = first["segments"][2]["end"].replace("Z", "+02:00")
+    first["segments"][3]["notes"] = "extra fields are not kept"
+    schedule = parse_import(json.dumps(document).encode())
+    steps = plan_for(schedule)
+    assert [len(s.agents) for s in steps[1:]] == [20, 20, 5]
+    for step in steps[1:]:
+        blob = chunk_blob(schedule, step)
+        assert blob == chunk_blob(schedule, step)  # written again after a crash: the same bytes
+        part, read = read_chunk(blob, step.index)
+        assert part.model_dump() == schedule_part(schedule, step).model_dump()
+        assert read == Step(step.index, "bookings", tuple(range(len(step.agents))), step.segments)
+
+
+def test_a_damaged_or_misplaced_chunk_blob_is_refused():
+    import json
+
+    from integration.schedules.job_plan import chunk_blob, plan_for, read_chunk
+    from integration.schedules.payload import parse_import
+    from samples.schedules import generate
+
+    schedule = parse_import(json.dumps(generate.schedule(agents=2, segments_per_agent=3)).encode())
+    step = plan_for(schedule)[1]
+    good = json.loads(chunk_blob(schedule, step))
+    broken_segment = json.loads(chunk_blob(schedule, step))
+    broken_segment["agents"][0]["segments"][0]["available"] = "yes"
+    for body, index in [
+        (chunk_blob(schedule, step), 2),  # another step's chunk
+        (b"", 1), (b"{not json", 1), (b"[]", 1), (b"{}", 1), (b'{"step": 1, "agents": []}', 1),
+        (json.dumps({**good, "step": "1"}).encode(), 1),
+        (json.dumps({k: v for k, v in good.items() if k != "source"}).encode(), 1),
+        (json.dumps(broken_segment).encode(), 1),
+        (chunk_blob(schedule, step)[:-10], 1),  # cut short
+    ]:
+        with pytest.raises(ValueError):
+            read_chunk(body, index)
