@@ -124,6 +124,7 @@ async def test_concurrency_429s_are_retried_without_a_storm(emu):
     assert_exact_state(emu, document)
 
 
+@pytest.mark.slow  # 5-7 s each: real Retry-After windows waited out (make test-slow, run by CI)
 @pytest.mark.parametrize("code, limit, compression", [
     # ~10 reference-data requests go out within the first 2 s (the window at x5): the 9th is refused.
     (REQUESTS_CODE, {"max_requests": 8, "window_seconds": 10.0}, 5),

@@ -281,6 +281,7 @@ async def test_messages_of_a_finished_job_change_nothing(jobs, dataverse, azurit
     assert dataverse.count(method="POST") == writes_before
 
 
+@pytest.mark.slow  # about 10 s: a measurement of 10,000 segments (make test-slow, run by CI)
 async def test_storage_transactions_of_a_10000_segment_job_are_bounded(app_settings, azurite, dataverse):
     """Every request the app sends to the storage account for one job, counted on the wire (docs/storage.md)."""
     from azure.data.tables import TableClient
