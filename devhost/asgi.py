@@ -22,6 +22,7 @@ from devhost.cors import CorsPolicy
 from devhost.functions import HttpFunction
 from devhost.invocation import Answer, build_request, failure_frames, invoke
 from devhost.keys import KEY_HEADER, KEY_QUERY, HostKeys
+from devhost.worker_exit import close_sessions_left_open
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -134,6 +135,7 @@ class HostApp:
             elif message["type"] == "lifespan.shutdown":
                 if self.background is not None:
                     await self.background.stop()
+                await close_sessions_left_open()
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -45,3 +45,22 @@ def test_function_level_routes_of_the_real_app_need_a_key():
             path = function.route.template.replace("{", "").replace("}", "")
             resp = loopback.request(method, f"{host.url}/{path}")
             assert resp.status_code == 401, function.name
+
+
+def test_stopping_closes_the_storage_sessions_the_app_kept_open(azurite):
+    """The app keeps its storage clients for the worker's lifetime; the worker's exit would drop
+    them. The devhost's loop ends while the process goes on, so the devhost closes them itself:
+    none is left to be garbage-collected later with aiohttp's "Unclosed client session" error."""
+    import gc
+
+    import aiohttp
+
+    def open_sessions() -> list[aiohttp.ClientSession]:
+        return [o for o in gc.get_objects() if isinstance(o, aiohttp.ClientSession) and not o.closed]
+
+    before = len(open_sessions())
+    with DevHost(ROOT, {**VALID, "AzureWebJobsStorage": azurite.connection_string}) as host:
+        resp = loopback.get(f"{host.url}/api/health")
+        assert resp.json()["storage"]["reachable"] is True  # the probe opened the app's storage sessions
+        assert len(open_sessions()) > before
+    assert len(open_sessions()) == before
