@@ -18,7 +18,7 @@ from devhost.invocation import failure_frames
 from devhost.ncrontab import CronSchedule, ScheduleError
 from devhost.queue_listener import DRAIN_SECONDS, QueueListener
 from devhost.queue_options import ListenerVisibility, QueueOptionsError, QueuesOptions
-from devhost.storage_connection import ConnectionSettingError, connection_string
+from devhost.storage_connection import ConnectionSettingError, queue_connection
 from devhost.timer_listener import TimerListener
 
 log = logging.getLogger("devhost")
@@ -50,8 +50,9 @@ class BackgroundTriggers:
     async def start(self, executor: Executor) -> None:
         for function in self.queue_functions:
             try:
-                listener = QueueListener(function, self.options, connection_string(function.connection), executor,
-                                         self.visibility, self.drain_seconds)
+                connection = queue_connection(function.connection)
+                listener = QueueListener(function, self.options, connection, executor, self.visibility,
+                                         self.drain_seconds)
             except ConnectionSettingError as exc:
                 log.error("function %s is in error and does not run: %s", function.name, exc)
                 continue
@@ -59,9 +60,10 @@ class BackgroundTriggers:
                 log.error("function %s is in error and does not run: connection %s: %s", function.name,
                           function.connection or "AzureWebJobsStorage", exc)
                 continue
-            log.info("  %s: queue %s (batchSize %d, newBatchThreshold %d, maxDequeueCount %d, %s, hide %d s)",
+            log.info("  %s: queue %s (batchSize %d, newBatchThreshold %d, maxDequeueCount %d, %s, hide %d s; %s: %s)",
                      function.name, function.queue_name, self.options.batch_size, self.options.new_batch_threshold,
-                     self.options.max_dequeue_count, self.options.message_encoding, self.visibility.hide_seconds)
+                     self.options.max_dequeue_count, self.options.message_encoding, self.visibility.hide_seconds,
+                     connection.setting, connection.describe())
             self._listeners.append(listener)
             self._track(asyncio.create_task(listener.run(), name=f"queue:{function.name}"))
         for timer in self.timer_functions:

@@ -39,6 +39,7 @@ from azure.storage.queue.aio import QueueClient
 from devhost.functions import QueueFunction
 from devhost.invocation import call_function, failure_frames
 from devhost.queue_options import ListenerVisibility, PollingBackoff, QueuesOptions
+from devhost.storage_connection import QueueConnection
 
 log = logging.getLogger("devhost.queues")
 
@@ -81,7 +82,7 @@ class _Receipt:
 
 
 class QueueListener:
-    def __init__(self, function: QueueFunction, options: QueuesOptions, connection_string: str,
+    def __init__(self, function: QueueFunction, options: QueuesOptions, connection: QueueConnection,
                  executor: Executor, visibility: ListenerVisibility, drain_seconds: float = DRAIN_SECONDS) -> None:
         self.function = function
         self.drain_seconds = drain_seconds
@@ -91,11 +92,12 @@ class QueueListener:
         self._executor = executor
         self._poison_name = poison_queue_name(function.queue_name)
         self._in_flight: set[asyncio.Task[None]] = set()
-        # No I/O yet; a connection string the SDK cannot read raises ValueError here.
-        self._queue = QueueClient.from_connection_string(
-            connection_string, function.queue_name, **CLIENT_OPTIONS)
+        # No I/O yet; a connection string the SDK cannot read raises ValueError here. An identity-based
+        # connection's credential is shared by both clients (one token) and closed with them.
+        self._credential = connection.credential()
+        self._queue: QueueClient = connection.queue_client(function.queue_name, self._credential, **CLIENT_OPTIONS)
         self._poison: QueueClient | None = (
-            QueueClient.from_connection_string(connection_string, self._poison_name, **CLIENT_OPTIONS)
+            connection.queue_client(self._poison_name, self._credential, **CLIENT_OPTIONS)
             if self._poison_name else None)
 
     def stop(self) -> None:
@@ -120,6 +122,8 @@ class QueueListener:
             await queue.close()
             if poison is not None:
                 await poison.close()
+            if self._credential is not None:
+                await self._credential.close()
 
     async def _poll(self, queue: QueueClient) -> None:
         backoff = PollingBackoff(self.options.max_polling_interval)

@@ -1,40 +1,146 @@
-"""Which storage account a trigger's ``connection`` names, resolved from the app settings.
+"""Which storage account a queue trigger's ``connection`` names, resolved from the app settings.
 
-As the host does: ``connection`` names an app setting; an empty one means
+As the host does (Microsoft Learn, "Azure Queue storage trigger for Azure Functions",
+Connections): ``connection`` names an app setting; an empty one means
 ``AzureWebJobsStorage``; the setting ``AzureWebJobs<name>`` is looked up first, then
-``<name>``. A connection string is used as is. Identity-based connections
-(``<name>__queueServiceUri``, ``__accountName``, ...) are not supported by the devhost: the
-error says so, and never shows a setting's value.
+``<name>``: the first one set, by a value or by ``__*`` settings, is the connection. A value
+is a connection string, used as is (it wins over the same name's ``__*`` settings).
+Otherwise the ``<name>__*`` settings make an identity-based connection:
+
+- the queue service: ``<name>__queueServiceUri`` (or its alias ``<name>__serviceUri``), or
+  ``<name>__accountName`` for an account in global Azure
+  (``https://<account>.queue.core.windows.net``);
+- the credential: with ``<name>__credential=managedidentity`` the app's managed identity
+  only (``<name>__clientId``: a user-assigned one), read by azure-identity from the
+  environment (``IDENTITY_ENDPOINT``/``IDENTITY_HEADER`` on App Service and its local
+  stand-in); without it, azure-identity's default chain (environment, managed identity, the
+  developer's Azure CLI sign-in...), as the host uses the developer's identity locally.
+
+Settings the devhost does not support (a client secret or certificate, ``tenantId``,
+``managedIdentityResourceId``) make the function's connection an error that names them.
+``__blobServiceUri``/``__tableServiceUri`` are not the queue trigger's and are ignored. A
+CA bundle in ``SSL_CERT_FILE`` (or ``REQUESTS_CA_BUNDLE``) is what the queue and token
+requests trust, so a local https emulator works. Errors never show a setting's value.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
 PREFIX = "AzureWebJobs"
+MANAGED_IDENTITY = "managedidentity"
+# Identity settings of the host the devhost does not implement (lower case, as matched).
+UNSUPPORTED = ("clientsecret", "certificate", "tenantid", "managedidentityresourceid", "azurefederatedtokenfile")
 
 
 class ConnectionSettingError(ValueError):
     """The trigger's connection cannot be used by the devhost; the message names the setting."""
 
 
-def connection_string(connection: str, environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
+@dataclass(frozen=True)
+class QueueConnection:
+    """A queue trigger's storage: a connection string, or a queue service URL and how to get tokens for it."""
+
+    setting: str
+    connection_string: str | None = field(default=None, repr=False)
+    queue_service_uri: str | None = None
+    managed_identity: bool = False
+    """``__credential=managedidentity``: the managed identity only, not azure-identity's default chain."""
+    client_id: str | None = None
+    ca_bundle: str | None = None
+
+    @property
+    def uses_identity(self) -> bool:
+        return self.connection_string is None
+
+    def describe(self) -> str:
+        """Safe to log: the kind of connection, never a key."""
+        if not self.uses_identity:
+            return "connection string"
+        return f"identity ({'managed identity' if self.managed_identity else 'default credential chain'})"
+
+    def credential(self) -> Any:
+        """A new async token credential for an identity-based connection (the caller closes it); None otherwise."""
+        if not self.uses_identity:
+            return None
+        transport: dict[str, Any] = {"connection_verify": self.ca_bundle} if self.ca_bundle else {}
+        if self.managed_identity:
+            from azure.identity.aio import ManagedIdentityCredential
+
+            return ManagedIdentityCredential(client_id=self.client_id, **transport)
+        from azure.identity.aio import DefaultAzureCredential
+
+        return DefaultAzureCredential(managed_identity_client_id=self.client_id, **transport)
+
+    def queue_client(self, queue_name: str, credential: Any, **options: Any) -> Any:
+        """An async ``QueueClient``; ``credential``: from :meth:`credential` (shared by a listener's clients)."""
+        from azure.storage.queue.aio import QueueClient
+
+        if self.ca_bundle:
+            options.setdefault("connection_verify", self.ca_bundle)
+        if self.connection_string is not None:
+            return QueueClient.from_connection_string(self.connection_string, queue_name, **options)
+        return QueueClient(self.queue_service_uri or "", queue_name, credential=credential, **options)
+
+
+def _candidates(connection: str) -> list[str]:
     name = connection.strip() or DEFAULT_CONNECTION
-    candidates = [name] if name.startswith(PREFIX) else [PREFIX + name, name]
-    for candidate in candidates:
+    return [name] if name.startswith(PREFIX) else [PREFIX + name, name]
+
+
+def queue_connection(connection: str, environ: Mapping[str, str] | None = None) -> QueueConnection:
+    """The connection a queue trigger's ``connection`` names; :class:`ConnectionSettingError` when unusable."""
+    env = os.environ if environ is None else environ
+    ca_bundle = (env.get("SSL_CERT_FILE") or env.get("REQUESTS_CA_BUNDLE") or "").strip() or None
+    candidates = _candidates(connection)
+    for candidate in candidates:  # the first that is set, by a value or by __* settings, as in the host
         value = env.get(candidate, "").strip()
         if value:
             if "=" not in value:
                 raise ConnectionSettingError(f"setting {candidate} is not a storage connection string "
                                              "(expected key=value pairs such as UseDevelopmentStorage=true)")
-            return value
-    for candidate in candidates:
-        if any(key.startswith(candidate + "__") for key in env):
-            raise ConnectionSettingError(
-                f"setting {candidate}: identity-based connections ({candidate}__*) are not supported by the "
-                f"devhost; set {candidate} to a connection string (UseDevelopmentStorage=true for Azurite)")
+            return QueueConnection(candidate, connection_string=value, ca_bundle=ca_bundle)
+        prefix = candidate + "__"
+        parts = {key[len(prefix):].lower(): (val or "").strip() for key, val in env.items()
+                 if key.startswith(prefix) and (val or "").strip()}
+        if parts:
+            return _identity_connection(candidate, parts, ca_bundle)
     raise ConnectionSettingError(f"storage connection {' or '.join(candidates)} is not set "
-                                 "(an app setting with a connection string)")
+                                 "(a connection string, or identity-based settings such as "
+                                 f"{candidates[-1]}__queueServiceUri)")
+
+
+def _identity_connection(setting: str, parts: Mapping[str, str], ca_bundle: str | None) -> QueueConnection:
+    unsupported = [name for name in UNSUPPORTED if name in parts]
+    if unsupported:
+        raise ConnectionSettingError(
+            f"setting {setting}__{unsupported[0]}: the devhost supports identity-based connections with "
+            "queueServiceUri (or serviceUri, or accountName), credential=managedidentity and clientId only")
+    credential = parts.get("credential", "").lower()
+    if credential and credential != MANAGED_IDENTITY:
+        raise ConnectionSettingError(f"setting {setting}__credential must be 'managedidentity' when it is set")
+    uri_setting = next((name for name in ("queueserviceuri", "serviceuri") if name in parts), None)
+    if uri_setting is not None:
+        uri = parts[uri_setting]
+        label = f"{setting}__{'queueServiceUri' if uri_setting == 'queueserviceuri' else 'serviceUri'}"
+        try:
+            split = urlsplit(uri)
+        except ValueError:
+            split = None
+        if split is None or split.scheme not in ("http", "https") or not split.hostname:
+            raise ConnectionSettingError(f"setting {label} must be the queue service's absolute https URL")
+        if split.query or split.username or split.password:
+            raise ConnectionSettingError(f"setting {label} must not carry a query (a SAS) or credentials")
+    elif "accountname" in parts:
+        uri = f"https://{parts['accountname']}.queue.core.windows.net"
+    else:
+        raise ConnectionSettingError(
+            f"setting {setting}: an identity-based queue connection needs {setting}__queueServiceUri "
+            f"(or {setting}__serviceUri, or {setting}__accountName)")
+    return QueueConnection(setting, queue_service_uri=uri.rstrip("/"), managed_identity=credential == MANAGED_IDENTITY,
+                           client_id=parts.get("clientid") or None, ca_bundle=ca_bundle)

@@ -2,12 +2,13 @@
 
 Starts the Entra ID stand-in (CA in .run/identity/), the Dataverse emulator checking its tokens
 (demo data kept in .run/dataverse.json), the booking sandbox (webhooks signed with the app's
-secret and sent to the devhost), Azurite as the app's storage account (AzureWebJobsStorage; data
-kept in .run/azurite, so delivery records and import jobs survive a restart of the stack) and
+secret and sent to the devhost), Azurite as the app's storage account (over https, reached by the
+app's managed identity through the AzureWebJobsStorage__* settings, no key; data kept in
+.run/azurite, so delivery records and import jobs survive a restart of the stack) and
 the devhost serving function_app.py with
 local.settings.json, waits until each answers, registers the demo identities through the
 stand-in's and the emulator's HTTP controls, then prints what to open and try. The app reaches
-Dataverse with its managed identity (App Service protocol, served by the stand-in) and serves
+Dataverse and storage with its managed identity (App Service protocol, served by the stand-in) and serves
 the session route to Entra ID users (SESSION_AUTH=entra); `--session-auth key` keeps the
 function-key routes (redirect links) for the browser demo instead. The app's settings for the
 stack are set in its environment (which wins over local.settings.json).
@@ -130,13 +131,35 @@ def azurite_ports(base: int) -> tuple[int, int, int]:
             sock.close()
 
 
-def storage_connection_string(blob: int, queue: int, table: int) -> str:
-    """``AzureWebJobsStorage`` for Azurite on these ports (explicit endpoints; Azurite's published development key)."""
+def storage_service_uris(blob: int, queue: int, table: int) -> dict[str, str]:
+    """Azurite's three service URLs on these ports (https: it checks bearer tokens over https only)."""
+    from storage_client.connection import DEVELOPMENT_ACCOUNT
+
+    return {service: f"https://{LOOPBACK}:{port}/{DEVELOPMENT_ACCOUNT}"
+            for service, port in (("blob", blob), ("queue", queue), ("table", table))}
+
+
+def storage_identity_settings(blob: int, queue: int, table: int) -> dict[str, str]:
+    """The app's storage settings: identity-based, as a production function app's, no key.
+
+    ``AzureWebJobsStorage`` itself is set empty: a connection string there (local.settings.json's
+    ``UseDevelopmentStorage=true``) would win over the ``__*`` settings, and the environment wins
+    over local.settings.json.
+    """
+    uris = storage_service_uris(blob, queue, table)
+    return {"AzureWebJobsStorage": "", **{f"AzureWebJobsStorage__{service}ServiceUri": uri for service, uri in uris.items()},
+            "AzureWebJobsStorage__credential": "managedidentity"}
+
+
+def storage_explorer_connection_string(blob: int, queue: int, table: int) -> str:
+    """A key-based connection string for a developer's own tools (Azure Storage Explorer); never given to the app.
+
+    The key is Azurite's published development key, the same in every copy of Azurite."""
     from storage_client.connection import DEVELOPMENT_ACCOUNT, DEVELOPMENT_KEY
 
-    endpoints = {"Blob": blob, "Queue": queue, "Table": table}
-    return (f"DefaultEndpointsProtocol=http;AccountName={DEVELOPMENT_ACCOUNT};AccountKey={DEVELOPMENT_KEY};"
-            + "".join(f"{name}Endpoint=http://{LOOPBACK}:{port}/{DEVELOPMENT_ACCOUNT};" for name, port in endpoints.items()))
+    uris = storage_service_uris(blob, queue, table)
+    return (f"DefaultEndpointsProtocol=https;AccountName={DEVELOPMENT_ACCOUNT};AccountKey={DEVELOPMENT_KEY};"
+            + "".join(f"{service.capitalize()}Endpoint={uri};" for service, uri in uris.items()))
 
 
 def tls_context(ca_path: Path | None) -> ssl.SSLContext | None:
@@ -196,13 +219,18 @@ def services(args: argparse.Namespace, values: dict[str, str]) -> list[Service]:
                         "ENTRA_CLIENT_ID": SESSION_API_CLIENT_ID,
                         "SESSION_API_AUDIENCE": f"{SESSION_API_URI} {SESSION_API_CLIENT_ID}"})
     blob_port, queue_port, table_port = azurite_ports(args.azurite_port)
-    app_env["AzureWebJobsStorage"] = storage_connection_string(blob_port, queue_port, table_port)
+    # Storage by the app's managed identity (tokens from the stand-in, which registers Azure Storage);
+    # SSL_CERT_FILE (above) is the stack's CA, which signed Azurite's certificate too.
+    app_env.update(storage_identity_settings(blob_port, queue_port, table_port))
+    # Azurite serves https with the stand-in's server certificate (written to --cert-dir as the stand-in
+    # starts, before Azurite) and checks bearer tokens (--oauth basic); the shared key keeps working too.
     azurite = [str(AZURITE), "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent",
                "--blobHost", LOOPBACK, "--queueHost", LOOPBACK, "--tableHost", LOOPBACK,
                "--blobPort", str(blob_port), "--queuePort", str(queue_port), "--tablePort", str(table_port),
-               "--location", str(args.run_dir / "azurite")]
+               "--location", str(args.run_dir / "azurite"), "--oauth", "basic",
+               "--cert", str(ca_path.parent / "server.pem"), "--key", str(ca_path.parent / "server-key.pem")]
     identity = [python, "-m", "emulators.identity", "--port", str(args.identity_port), "--tenant", DEMO_TENANT,
-                "--cert-dir", str(ca_path.parent)]
+                "--cert-dir", str(ca_path.parent), "--azure-storage"]
     dataverse = [python, "-m", "emulators.dataverse", "--port", str(args.dataverse_port),
                  "--data", str(args.run_dir / "dataverse.json"), "--seed-demo",
                  "--auth", "entra", "--authority", f"{identity_url}/{DEMO_TENANT}", "--authority-ca", str(ca_path)]
@@ -211,7 +239,8 @@ def services(args: argparse.Namespace, values: dict[str, str]) -> list[Service]:
         Service("Dataverse emulator", dataverse, args.dataverse_port, "/_emulator/", {}),
         Service("booking sandbox", booking, args.booking_port, "/", {}),
         # Azurite answers 400 to a bare GET: any answer on all three ports means it listens.
-        Service("Azurite", azurite, blob_port, "/", {"AZURITE_ACCOUNTS": ""}, also_ports=(queue_port, table_port)),
+        Service("Azurite", azurite, blob_port, "/", {"AZURITE_ACCOUNTS": ""}, ca_path=ca_path,
+                also_ports=(queue_port, table_port)),
         Service("devhost", [python, "-m", "devhost", "--port", str(args.port), "--app-dir", str(ROOT),
                             "--settings", str(args.settings), "--keys", str(args.run_dir / "keys.json")],
                 args.port, "/api/health", app_env,
@@ -234,7 +263,9 @@ def wait_ready(service: Service, timeout: float) -> int:
         if service.process.poll() is not None:
             raise RuntimeError(f"{service.name} exited with status {service.process.returncode}")
         status = answers(service.url + service.probe_path, service.ca_path)
-        others = [answers(f"http://{LOOPBACK}:{port}/") for port in service.also_ports] if status is not None else []
+        scheme = "https" if service.ca_path else "http"
+        others = ([answers(f"{scheme}://{LOOPBACK}:{port}/", service.ca_path) for port in service.also_ports]
+                  if status is not None else [])
         if status is not None and None not in others:
             return status
         time.sleep(0.1)
@@ -331,7 +362,10 @@ def hints(stack: list[Service], key: str, ids: dict[str, str]) -> str:
         f"  Entra ID stand-in {identity.url}/_identity/   (CA certificate: {identity.ca_path})",
         f"  booking sandbox   {booking.url}/",
         f"  Dataverse data    {dataverse.url}/_emulator/",
-        f"  storage (Azurite) AzureWebJobsStorage={app.env['AzureWebJobsStorage']}",
+        f"  storage (Azurite) the app: by its managed identity, "
+        f"AzureWebJobsStorage__queueServiceUri={app.env['AzureWebJobsStorage__queueServiceUri']} (and blob, table)",
+        "                    yours (e.g. Azure Storage Explorer; trust the CA certificate above first):",
+        f"                    {storage_explorer_connection_string(azurite.port, *azurite.also_ports)}",
         f"                    (data in {azurite.argv[azurite.argv.index('--location') + 1]})",
         f"  function key      {key}   (from the devhost keys file; send as x-functions-key or ?code=)",
         "",

@@ -12,7 +12,7 @@ from devhost.queue_options import (
     QueuesOptions,
     parse_timespan,
 )
-from devhost.storage_connection import ConnectionSettingError, connection_string
+from devhost.storage_connection import ConnectionSettingError, queue_connection
 
 
 def test_defaults_are_the_hosts_in_development() -> None:
@@ -93,14 +93,18 @@ def test_bodies_are_decoded_by_the_message_encoding() -> None:
 
 def test_connections_resolve_like_the_host() -> None:
     env = {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "AzureWebJobsJobs": "A=1", "Other": "B=2"}
+
+    def connection_string(name: str, environ: dict[str, str]) -> str | None:
+        return queue_connection(name, environ).connection_string
+
     assert connection_string("", env) == "UseDevelopmentStorage=true"
     assert connection_string("AzureWebJobsStorage", env) == "UseDevelopmentStorage=true"
     assert connection_string("Jobs", env) == "A=1"
     assert connection_string("Other", env) == "B=2"
     with pytest.raises(ConnectionSettingError, match="AzureWebJobsMissing or Missing is not set"):
         connection_string("Missing", env)
-    with pytest.raises(ConnectionSettingError, match="identity-based connections .* not supported by the devhost"):
-        connection_string("", {"AzureWebJobsStorage__accountName": "acct"})
+    # identity-based settings: tests/component/devhost/test_queue_identity.py
+    assert queue_connection("", {"AzureWebJobsStorage__accountName": "acct1"}).uses_identity
     with pytest.raises(ConnectionSettingError, match="not a storage connection string") as refused:
         connection_string("", {"AzureWebJobsStorage": "secretvalue"})
     assert "secretvalue" not in str(refused.value)

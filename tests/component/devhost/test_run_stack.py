@@ -14,11 +14,14 @@ import httpx
 import pytest
 
 from tests.support import ROOT, loopback
+from tests.support.polling import wait_until
 from tests.support.processes import free_port, wait_until_answering
 
 sys.path.insert(0, str(ROOT / "tools"))
 
 import run_stack  # noqa: E402
+
+from storage_client.connection import DEVELOPMENT_KEY  # noqa: E402
 
 
 def test_local_settings_are_created_from_the_example_once(tmp_path):
@@ -46,8 +49,18 @@ def test_the_app_points_at_the_stack_and_reaches_dataverse_with_its_managed_iden
     assert azurite.argv[azurite.argv.index("--location") + 1] == str(tmp_path / "azurite")
     assert "--skipApiVersionCheck" in azurite.argv and "--inMemoryPersistence" not in azurite.argv
     blob, queue, table = (azurite.argv[azurite.argv.index(f"--{s}Port") + 1] for s in ("blob", "queue", "table"))
-    assert f"QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;" in app.env["AzureWebJobsStorage"]
     assert str(azurite.port) == blob and azurite.also_ports == (int(queue), int(table))
+    # Storage by the managed identity, as a production app's settings: service URIs, no key, no connection string.
+    assert {k: v for k, v in app.env.items() if k.startswith("AzureWebJobsStorage")} == {
+        "AzureWebJobsStorage": "",  # set, so local.settings.json's UseDevelopmentStorage=true is not applied
+        "AzureWebJobsStorage__blobServiceUri": f"https://127.0.0.1:{blob}/devstoreaccount1",
+        "AzureWebJobsStorage__queueServiceUri": f"https://127.0.0.1:{queue}/devstoreaccount1",
+        "AzureWebJobsStorage__tableServiceUri": f"https://127.0.0.1:{table}/devstoreaccount1",
+        "AzureWebJobsStorage__credential": "managedidentity"}
+    assert not any(DEVELOPMENT_KEY in value or "AccountKey" in value for value in app.env.values())
+    assert "--azure-storage" in identity.argv and azurite.ca_path == identity.ca_path
+    assert azurite.argv[azurite.argv.index("--oauth") + 1] == "basic"
+    assert azurite.argv[azurite.argv.index("--cert") + 1] == str(tmp_path / "identity" / "server.pem")
     assert dataverse.argv[dataverse.argv.index("--auth") + 1] == "entra"
     assert dataverse.argv[dataverse.argv.index("--authority-ca") + 1] == str(identity.ca_path)
     keyed = run_stack.services(run_stack.parse_args(["--session-auth", "key", "--run-dir", str(tmp_path)]), {})[-1]
@@ -122,6 +135,7 @@ def test_the_stack_serves_entra_users_and_reaches_dataverse_as_its_managed_ident
         storage = health.json()["storage"]
         assert {k: storage.get(k) for k in ("configured", "reachable", "credentialsAccepted", "usable")} == {
             "configured": True, "reachable": True, "credentialsAccepted": True, "usable": True}
+        app_environment = devhost_environment(process)
         [command] = [line.strip() for line in printed.splitlines() if line.strip().startswith("TOKEN=")]
         owner_lead = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=60)
         outsider_lead = subprocess.run(["bash", "-c", command.replace("owner@", "outsider@")],
@@ -139,6 +153,15 @@ def test_the_stack_serves_entra_users_and_reaches_dataverse_as_its_managed_ident
         imported = loopback.post(f"{app}/api/schedules/import", content=sample.read_bytes(), timeout=30,
                                  headers={"x-functions-key": key, "content-type": "application/json"})
         as_app_after = loopback.get(f"{dataverse}/_emulator/count", params={"caller": application_user}).json()
+        # The same import as a job: the HTTP function queues it, the devhost's queue trigger runs it,
+        # both reaching Azurite with the managed identity's tokens.
+        submitted = loopback.post(f"{app}/api/schedules/import", content=sample.read_bytes(), timeout=30,
+                                  headers={"x-functions-key": key, "content-type": "application/json",
+                                           "prefer": "respond-async"})
+        job = wait_until(lambda: job_done(f"{app}{submitted.headers.get('location', '/none')}", key), seconds=60,
+                         interval=0.5, what="the import job to finish") if submitted.status_code == 202 else {}
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(ca_path)), timeout=10) as tls:
+            token_requests = tls.get(f"{identity}/_identity/requests").json()["requests"]
     finally:
         output = printed + stop_stack(process, signal.SIGINT, ports, printed)
     assert f"Entra ID stand-in {identity}/_identity/" in output and str(ca_path) in output
@@ -148,6 +171,36 @@ def test_the_stack_serves_entra_users_and_reaches_dataverse_as_its_managed_ident
     assert imported.status_code == 200, imported.text
     assert as_app_after["count"] > as_app_before["count"]  # the import read and wrote as the managed identity
     assert "INFO httpx: HTTP Request" not in output  # request URLs (OData filters with emails) stay out of the log
+    assert submitted.status_code == 202, submitted.text
+    assert job["status"] == "succeeded", job
+    storage_tokens = [r for r in token_requests if r["endpoint"] == "managed_identity"
+                      and r["extra"].get("resource") == "https://storage.azure.com"]
+    assert storage_tokens and all(r["status"] == 200 for r in storage_tokens)
+    # The app never had the account key: only the banner shows one, for the developer's own tools.
+    assert app_environment["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert app_environment["AzureWebJobsStorage"] == ""
+    assert not [name for name, value in app_environment.items() if DEVELOPMENT_KEY in value or "AccountKey=" in value]
+    assert "AzureWebJobsStorage: identity (managed identity)" in output  # the devhost's queue listeners
+    [explorer] = [line.strip() for line in output.splitlines() if "AccountKey=" in line]
+    assert explorer.startswith("DefaultEndpointsProtocol=https;") and DEVELOPMENT_KEY in explorer
+
+
+def devhost_environment(stack: subprocess.Popen) -> dict[str, str]:
+    """The environment the devhost process (a child of run_stack) runs with, read from /proc."""
+    from pathlib import Path
+
+    children = Path(f"/proc/{stack.pid}/task/{stack.pid}/children").read_text().split()
+    for pid in children:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"devhost" in argv:
+            raw = Path(f"/proc/{pid}/environ").read_bytes()
+            return dict(entry.decode().partition("=")[::2] for entry in raw.split(b"\0") if entry)
+    raise AssertionError(f"no devhost among run_stack's children {children}")
+
+
+def job_done(status_url: str, key: str) -> dict | None:
+    answer = loopback.get(status_url, headers={"x-functions-key": key}).json()
+    return answer if answer.get("status") in ("succeeded", "failed") else None
 
 
 @needs_emulators
