@@ -115,6 +115,9 @@ def queue_connection(connection: str, environ: Mapping[str, str] | None = None) 
                                  f"{candidates[-1]}__queueServiceUri)")
 
 
+HOST_STORAGE = "AzureWebJobsStorage"
+
+
 def _identity_connection(setting: str, parts: Mapping[str, str], ca_bundle: str | None) -> QueueConnection:
     unsupported = [name for name in UNSUPPORTED if name in parts]
     if unsupported:
@@ -136,11 +139,13 @@ def _identity_connection(setting: str, parts: Mapping[str, str], ca_bundle: str 
             raise ConnectionSettingError(f"setting {label} must be the queue service's absolute https URL")
         if split.query or split.username or split.password:
             raise ConnectionSettingError(f"setting {label} must not carry a query (a SAS) or credentials")
-    elif "accountname" in parts:
+    elif "accountname" in parts and setting == HOST_STORAGE:
+        # the account-name form is the host storage connection's alone (Microsoft Learn, app settings reference)
         uri = f"https://{parts['accountname']}.queue.core.windows.net"
     else:
+        also = f", or {setting}__accountName" if setting == HOST_STORAGE else ""
         raise ConnectionSettingError(
             f"setting {setting}: an identity-based queue connection needs {setting}__queueServiceUri "
-            f"(or {setting}__serviceUri, or {setting}__accountName)")
+            f"(or {setting}__serviceUri{also}; __accountName serves {HOST_STORAGE} only)")
     return QueueConnection(setting, queue_service_uri=uri.rstrip("/"), managed_identity=credential == MANAGED_IDENTITY,
                            client_id=parts.get("clientid") or None, ca_bundle=ca_bundle)

@@ -149,7 +149,12 @@ def read_chunk(body: bytes, index: int) -> tuple[ScheduleImport, Step]:
         part = validate_import(document, consume=True)
     except InvalidInput:
         raise ValueError(f"the chunk of step {index} does not validate") from None
-    return part, Step(index, "bookings", tuple(range(len(part.agents))), part.segment_count)
+    return part, chunk_step(part, index)
+
+
+def chunk_step(part: ScheduleImport, index: int) -> Step:
+    """Booking step ``index`` as it runs on its own ``part`` of the payload: its agents numbered from 0."""
+    return Step(index, "bookings", tuple(range(len(part.agents))), part.segment_count)
 
 
 def merge_summaries(summaries: Iterable[ImportSummary]) -> ImportSummary:

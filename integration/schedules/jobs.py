@@ -65,6 +65,7 @@ from integration.schedules.job_plan import (
     Step,
     StepMessage,
     chunk_blob,
+    chunk_step,
     lease_wait_seconds,
     merge_summaries,
     new_job,
@@ -410,7 +411,8 @@ async def _chunk(storage: StorageAccount, record: JobRecord, index: int) -> tupl
     if body is None:
         log.warning("import job %s: step %d has no chunk blob; it reads the whole payload", record.job_id, index)
         steps = _plan(schedule := await _payload(storage, record), record)
-        return schedule_part(schedule, steps[index]), steps[index]
+        part = schedule_part(schedule, steps[index])
+        return part, chunk_step(part, index)  # numbered within the part, as a chunk blob's step is
     try:
         return await asyncio.to_thread(read_chunk, body, index)
     except ValueError:

@@ -167,3 +167,16 @@ def test_unusable_identity_settings_are_named_never_shown(settings: dict[str, st
     with pytest.raises(ConnectionSettingError) as caught:
         queue_connection("Jobs", settings)
     assert message in str(caught.value) and "s3cr3t-value" not in str(caught.value)
+
+
+@pytest.mark.parametrize("connection", ["Jobs", "JobsStorage"])
+def test_account_name_alone_is_the_host_storage_connections_only(connection: str) -> None:
+    """Microsoft Learn (app settings reference, AzureWebJobsStorage__accountName): the account-name form "is
+    unique to AzureWebJobsStorage and can't be used for other identity-based connections"; a queue trigger's
+    own connection needs ``__queueServiceUri`` (or ``__serviceUri``). A devhost that accepts
+    ``Jobs__accountName`` runs a trigger the Functions host leaves without a connection (review2)."""
+    for settings in ({f"{connection}__accountName": "contosojobs"},
+                     {f"AzureWebJobs{connection}__accountName": "contosojobs"}):
+        with pytest.raises(ConnectionSettingError) as caught:
+            queue_connection(connection, settings)
+        assert "queueServiceUri" in str(caught.value)

@@ -405,6 +405,28 @@ async def test_a_step_without_its_chunk_blob_reads_the_payload_and_without_eithe
     assert gone["status"] == "failed" and gone["error"]["status"] == 410
 
 
+async def test_a_later_step_without_its_chunk_blob_reads_its_own_agents_from_the_payload(jobs, dataverse, azurite):
+    """An upgrade mid-job: step 0 ran before chunk blobs existed, so no step has one. Step 2's agents are
+    payload indexes 100.. while its part of the payload holds one agent: the fallback must lease and import
+    that agent, not index the part with the payload's indexes (review2: IndexError, retried into the poison queue)."""
+    from azure.storage.blob import ContainerClient
+
+    document = generate.schedule(agents=101, segments_per_agent=1)  # reference data + chunks of 100 and 1 agents
+    seed_users(dataverse, [generate.email(i) for i in range(101)])
+    _, body, _ = await jobs.post(document, ASYNC)
+    job_id = body["jobId"]
+    assert await jobs.runner.run_once(QUEUE) == 1  # step 0
+    payloads = ContainerClient.from_connection_string(azurite.connection_string, PAYLOADS)
+    for index in (1, 2):  # as a step 0 of the previous deployment left the job
+        payloads.delete_blob(f"{job_id}/chunk-{index:04d}.json")
+
+    (final,) = await jobs.run_to_end(job_id)
+    assert jobs.runner.failures == []
+    assert final["status"] == "succeeded", final.get("error")
+    assert final["result"] == expected_fresh_answer(document, {generate.email(i) for i in range(101)})
+    assert booking_keys(dataverse) == payload_keys(dataverse, document)
+
+
 async def test_step_0_interrupted_while_writing_chunk_blobs_runs_again_and_writes_the_same_ones(
         app_settings, azurite, dataverse):
     from azure.storage.blob import ContainerClient
