@@ -81,8 +81,17 @@ class QueueConnection:
         """An async ``QueueClient``; ``credential``: from :meth:`credential` (shared by a listener's clients)."""
         from azure.storage.queue.aio import QueueClient
 
-        if self.ca_bundle:
-            options.setdefault("connection_verify", self.ca_bundle)
+        if self.ca_bundle and "transport" not in options:
+            # One SSL context for the client's pooled connections: given the bundle as connection_verify,
+            # azure-core would load the file and open a new connection for every poll.
+            import ssl
+
+            import aiohttp
+            from azure.core.pipeline.transport import AioHttpTransport
+
+            context = ssl.create_default_context(cafile=self.ca_bundle)
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+            options["transport"] = AioHttpTransport(session=session, session_owner=True)
         if self.connection_string is not None:
             return QueueClient.from_connection_string(self.connection_string, queue_name, **options)
         return QueueClient(self.queue_service_uri or "", queue_name, credential=credential, **options)

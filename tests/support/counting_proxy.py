@@ -53,6 +53,8 @@ class CountingRelay:
         parts = urlsplit(target)
         self._host, self._port, self._path = parts.hostname or "127.0.0.1", parts.port, parts.path
         self.requests: dict[str, int] = {}
+        self.connections = 0
+        """How many TCP connections clients opened through the relay."""
         self.by_path: dict[tuple[str, str], int] = {}
         """Requests by method and path (without the query), as the client sent them."""
         self.refuse: Callable[[str, str], bool] | None = None
@@ -148,6 +150,8 @@ class CountingRelay:
             writer.close()
 
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        with self._lock:
+            self.connections += 1
         server_reader, server_writer = await asyncio.open_connection(self._host, self._port)
         connection: dict[str, HeldResponse] = {}
         try:

@@ -18,6 +18,7 @@ from storage_client import (
     StorageUnavailable,
     storage_connection,
 )
+from tests.support.counting_proxy import counting_relays
 from tests.support.polling import wait_until_async
 
 
@@ -313,3 +314,26 @@ async def test_a_wrong_account_key_is_storage_refused(azurite: Any) -> None:
             await account.table("webhookdeliveries").get("p", "r")
     finally:
         await account.aclose()
+
+
+async def test_a_ca_bundle_is_loaded_once_and_connections_are_reused(azurite):
+    """A CA bundle (SSL_CERT_FILE, passed on by the composition root as ``connection_verify``) must not
+    cost a context per request: azure-core given a bundle path builds an SSL context from the file
+    for every request (about 25 ms with a system bundle) and, the context being new each time,
+    aiohttp opens a new connection for each. The account builds one context and its connections
+    are reused: 20 requests over a handful of connections."""
+    import certifi
+
+    with counting_relays(azurite.table_endpoint) as [relay]:
+        relayed = azurite.connection_string.replace(azurite.table_endpoint, relay.url)
+        account = StorageAccount(storage_connection({"AzureWebJobsStorage": relayed}),
+                                 client_options={"connection_verify": certifi.where()})
+        try:
+            table = account.table("reuse")
+            await table.ensure()
+            for n in range(20):
+                await table.upsert({"PartitionKey": "p", "RowKey": str(n), "n": n})
+        finally:
+            await account.aclose()
+    assert relay.total == 21
+    assert relay.connections <= 3
