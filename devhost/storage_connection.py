@@ -82,19 +82,30 @@ class QueueConnection:
         from azure.storage.queue.aio import QueueClient
 
         if self.ca_bundle and "transport" not in options:
-            # One SSL context for the client's pooled connections: given the bundle as connection_verify,
-            # azure-core would load the file and open a new connection for every poll.
-            import ssl
-
-            import aiohttp
-            from azure.core.pipeline.transport import AioHttpTransport
-
-            context = ssl.create_default_context(cafile=self.ca_bundle)
-            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
-            options["transport"] = AioHttpTransport(session=session, session_owner=True)
+            # One SSL context for every request: given the bundle as connection_verify, azure-core would
+            # load the file, and aiohttp open a new connection, for every poll. Built after the settings
+            # are checked, holding no session until the first request; the timeouts are the SDK's own.
+            options["transport"] = _context_transport(
+                self.ca_bundle, connection_timeout=options.get("connection_timeout", 20),
+                read_timeout=options.get("read_timeout", 60))
         if self.connection_string is not None:
             return QueueClient.from_connection_string(self.connection_string, queue_name, **options)
         return QueueClient(self.queue_service_uri or "", queue_name, credential=credential, **options)
+
+
+def _context_transport(ca_bundle: str, **timeouts: float) -> Any:
+    """azure-core's aiohttp transport (its own lazily opened session) with one SSL context trusting ``ca_bundle``."""
+    import ssl
+
+    from azure.core.pipeline.transport import AioHttpTransport
+
+    context = ssl.create_default_context(cafile=ca_bundle)
+
+    class ContextTransport(AioHttpTransport):  # type: ignore[misc]
+        def _build_ssl_config(self, cert: Any, verify: Any) -> Any:
+            return context
+
+    return ContextTransport(**timeouts)
 
 
 def _candidates(connection: str) -> list[str]:

@@ -12,6 +12,7 @@ minutes of retries.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -59,6 +60,30 @@ def queue_delay(seconds: Any) -> int:
 
 for _name in ("azure.core.pipeline.policies.http_logging_policy", "azure.storage", "azure.data.tables"):
     logging.getLogger(_name).setLevel(logging.WARNING)  # their INFO lines list every request and header
+
+
+@functools.cache
+def _context_transport_class() -> type:
+    """azure-core's aiohttp transport with one SSL context for every request.
+
+    Given a CA bundle path as ``connection_verify``, azure-core builds a new context from the file for
+    each request (about 25 ms with a system bundle) and aiohttp, seeing a new context each time, opens a
+    new connection for each. Only how the context is chosen changes: the session is still azure-core's
+    own (opened lazily, proxy settings from the environment, no cookies, bodies as sent), so are its
+    timeouts and closing. ``tests/component/storage/test_storage_client.py`` fails if the hook stops
+    being used (connections are counted).
+    """
+    from azure.core.pipeline.transport import AioHttpTransport
+
+    class ContextTransport(AioHttpTransport):  # type: ignore[misc]
+        def __init__(self, context: Any, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._context = context
+
+        def _build_ssl_config(self, cert: Any, verify: Any) -> Any:
+            return self._context
+
+    return ContextTransport
 
 
 class Entity(dict):  # type: ignore[type-arg]
@@ -244,19 +269,15 @@ class StorageAccount:
         return self._credential
 
     def _transport(self) -> dict[str, Any]:
-        """With a CA bundle, a transport whose pooled connections trust it (its SSL context built once)."""
+        """With a CA bundle, a transport whose every request uses one SSL context trusting it."""
         if self._ca_bundle is None:
             return {}
         import ssl
 
-        import aiohttp
-        from azure.core.pipeline.transport import AioHttpTransport
-
         if self._ssl_context is None:
             self._ssl_context = ssl.create_default_context(cafile=self._ca_bundle)
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl_context))
         timeouts = {k: v for k, v in self._options().items() if k in ("connection_timeout", "read_timeout")}
-        return {"transport": AioHttpTransport(session=session, session_owner=True, **timeouts)}
+        return {"transport": _context_transport_class()(self._ssl_context, **timeouts)}
 
     def _service(self, kind: str) -> Any:
         if kind in self._services:
