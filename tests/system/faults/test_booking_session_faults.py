@@ -58,6 +58,7 @@ LASTING = {
 }
 
 
+@pytest.mark.slow  # the exhaustive matrix, every step x every lasting fault (make test-slow, run by CI)
 @pytest.mark.parametrize("fault", list(LASTING))
 async def test_a_lasting_fault_is_503_or_504_with_retry_after_and_no_session(dataverse, sandbox, http, lead_id, fault):
     inject, status, expected_wait = LASTING[fault]

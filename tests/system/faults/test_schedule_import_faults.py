@@ -72,6 +72,7 @@ def writes(dataverse: Any) -> int:
     return sum(dataverse.count(method=m) for m in ("POST", "PATCH", "PUT", "DELETE"))
 
 
+@pytest.mark.slow  # the exhaustive matrix, every step x every lasting fault (make test-slow, run by CI)
 @pytest.mark.parametrize("step,fault", CASES)
 async def test_a_lasting_fault_at_any_step_then_a_rerun_completes(dataverse, users, http, step, fault) -> None:
     inject, status = LASTING[fault]

@@ -58,6 +58,7 @@ SENDER_PATIENCE = 5.0
 """Seconds the test waits for an answer, as a webhook sender would; the app's client times out at 0.5 s."""
 
 
+@pytest.mark.slow  # the exhaustive matrix, every step x every lasting fault (make test-slow, run by CI)
 @pytest.mark.parametrize("step,fault", CASES)
 async def test_a_lasting_fault_at_any_step_then_a_redelivery_completes(dataverse, http, step, fault) -> None:
     inject, status = LASTING[fault]
