@@ -172,8 +172,12 @@ class AppointmentMarkers:
         self._table = storage.table(TABLE)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
 
-    async def claim(self, row_id: str, updated_at: datetime) -> bool:
+    async def claim(self, row_id: str, updated_at: datetime, *, absent_likely: bool = False) -> bool:
         """Move the appointment's marker forward to ``updated_at`` before its event is applied.
+
+        ``absent_likely``: the appointment is not in Dataverse (just read), so its marker most likely
+        does not exist either: the first attempt inserts without reading (one request instead of
+        two); a marker that does exist refuses the insert, and the loop reads it and decides.
 
         ``True``: the event may be applied (the marker was absent, unreadable, older or equal, and
         now holds ``updated_at``: an equal one is a retry of the same event, or an event of the same
@@ -186,8 +190,8 @@ class AppointmentMarkers:
 
         version = version_text(updated_at)
         await self._table.ensure()
-        for _ in range(MARKER_ATTEMPTS):
-            entity = await self._table.get(*marker_key(row_id))
+        for attempt in range(MARKER_ATTEMPTS):
+            entity = None if attempt == 0 and absent_likely else await self._table.get(*marker_key(row_id))
             current = None if entity is None else marker_version(entity)
             if current is not None and current > version:
                 return False

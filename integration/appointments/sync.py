@@ -52,8 +52,9 @@ Result = Literal["created", "updated", "unchanged", "stale"]
 
 
 class OrderGuard(Protocol):
-    async def claim(self, row_id: str, updated_at: datetime) -> bool:
-        """Record that an event with ``updated_at`` is being applied; ``False`` if a newer one was started."""
+    async def claim(self, row_id: str, updated_at: datetime, *, absent_likely: bool = False) -> bool:
+        """Record that an event with ``updated_at`` is being applied; ``False`` if a newer one was started.
+        ``absent_likely``: the appointment was not found in Dataverse (a hint; the answer is the same)."""
         ...
 
 
@@ -82,7 +83,8 @@ async def sync_appointment(
         stored = snapshot.appointment
         if stored is not None and version_column and _is_newer(stored.get(version_column), data):
             return SyncOutcome("stale", row_id, _stored_regarding(stored, snapshot.known_customer()))
-        if order is not None and not await order.claim(row_id, data.updatedAt) and stored is not None:
+        if order is not None and not await order.claim(row_id, data.updatedAt, absent_likely=stored is None) \
+                and stored is not None:
             log.info("appointment %s: a newer event was started; this one is stale", row_id)
             return SyncOutcome("stale", row_id, _stored_regarding(stored, snapshot.known_customer()))
         customer = await resolve_customer(client, data, snapshot, source)
