@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from dataverse import errors as dv
 from dataverse import request_builders
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 _ROW_ERRORS = (dv.BadRequest, dv.NotFound, dv.PreconditionFailed)
 """Refusals caused by a row's content, worth isolating; anything else stops the import."""
 
-T = TypeVar("T")
 Progress = Callable[[int], None]
 Write = Callable[[Sequence[Desired]], Awaitable[None]]
 
@@ -64,22 +63,16 @@ class Pace:
     """Called before every write request, the writer's own re-sends of a refused chunk included;
     what it raises stops the writes (a job's lease check)."""
 
-    def guarded(self, write: Callable[[Sequence[T]], Awaitable[None]]) -> Callable[[Sequence[T]], Awaitable[None]]:
-        check = self.before_write
-        if check is None:
-            return write
-
-        async def checked(chunk: Sequence[T]) -> None:
-            check()
-            await write(chunk)
-
-        return checked
+    def check(self) -> None:
+        """Run ``before_write``, if any: called before every write request."""
+        if self.before_write is not None:
+            self.before_write()
 
 
 async def create(
     client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress, pace: Pace,
 ) -> WriteOutcome:
-    writer = _Writer(client, gate, pace.before_write)
+    writer = _Writer(client, gate, pace.check)
     await run_chunks(items, pace.creates, pace.lanes, writer.create, progress, pace.ceiling)
     return writer.outcome
 
@@ -87,7 +80,7 @@ async def create(
 async def update(
     client: "DataverseClient", items: Sequence[Desired], gate: asyncio.Semaphore, progress: Progress, pace: Pace,
 ) -> WriteOutcome:
-    writer = _Writer(client, gate, pace.before_write)
+    writer = _Writer(client, gate, pace.check)
     await run_chunks(items, pace.updates, pace.lanes, writer.update, progress, pace.ceiling)
     return writer.outcome
 
@@ -95,19 +88,17 @@ async def update(
 class _Writer:
     """Bulk writes of bookings, each refused chunk settled with as few requests as it takes.
 
-    ``before_write`` runs before every CreateMultiple/UpdateMultiple, the halves and the settling
-    writes of a refused chunk included, so a lost lease stops them all."""
+    ``check`` runs before every CreateMultiple/UpdateMultiple, the halves and the settling writes
+    of a refused chunk included, so a lost lease stops them all."""
 
-    def __init__(self, client: "DataverseClient", gate: asyncio.Semaphore,
-                 before_write: Callable[[], None] | None = None) -> None:
+    def __init__(self, client: "DataverseClient", gate: asyncio.Semaphore, check: Callable[[], None]) -> None:
         self.client = client
         self.gate = gate
-        self.before_write = before_write
+        self.check = check
         self.outcome = WriteOutcome()
 
     async def create(self, chunk: Sequence[Desired]) -> None:
-        if self.before_write is not None:
-            self.before_write()
+        self.check()
         try:
             await self.client.create_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk],
                                               chunk_size=len(chunk), primary_key=PRIMARY_KEY)
@@ -119,8 +110,7 @@ class _Writer:
             self.outcome.created += len(chunk)
 
     async def update(self, chunk: Sequence[Desired]) -> None:
-        if self.before_write is not None:
-            self.before_write()
+        self.check()
         try:
             await self.client.update_multiple(ENTITY_SET, LOGICAL_NAME, [d.booking.body() for d in chunk],
                                               chunk_size=len(chunk))
@@ -173,6 +163,7 @@ async def remove(client: "DataverseClient", ids: Sequence[str], progress: Progre
     outcome = WriteOutcome()
 
     async def one_batch(chunk: Sequence[str]) -> None:
+        pace.check()
         results = await client.batch(
             [request_builders.delete(ENTITY_SET, row_id) for row_id in chunk], continue_on_error=True
         )
@@ -185,5 +176,5 @@ async def remove(client: "DataverseClient", ids: Sequence[str], progress: Progre
             else:
                 outcome.rejected.append((row_id, error or dv.DataverseError("not executed", status=result.status)))
 
-    await run_chunks(ids, pace.deletes, pace.lanes, pace.guarded(one_batch), progress, pace.ceiling)
+    await run_chunks(ids, pace.deletes, pace.lanes, one_batch, progress, pace.ceiling)
     return outcome
